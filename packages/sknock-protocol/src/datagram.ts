@@ -1,0 +1,89 @@
+import {
+  AES_BLOCK_LENGTH,
+  EPHEMERAL_PUBLIC_KEY_LENGTH,
+  KNOCK_HEADER_LENGTH,
+  KNOCK_MAGIC,
+  KNOCK_MIN_DATAGRAM_LENGTH,
+  KNOCK_VERSION,
+  REQUEST_MIN_LENGTH,
+  UDP_MAX_PAYLOAD_LENGTH,
+} from './constants.js';
+import { decryptFailed } from './ecies.js';
+import { SknockProtocolError } from './errors.js';
+import { ByteReader } from './reader.js';
+import type { KnockVersion } from './types.js';
+
+/**
+ * The knock datagram (PROTOCOL.md "One UDP datagram").
+ *
+ * | offset | size | field                                                   |
+ * | ------ | ---- | ------------------------------------------------------- |
+ * | 0      | 1    | magic 0x61 (`a`)                                        |
+ * | 1      | 3    | version major, minor, patch = 1, 0, 0                   |
+ * | 4      | n    | AES-128-CBC ciphertext of the signed request (n % 16 = 0) |
+ * | 4+n    | 65   | ephemeral P-256 public key, SEC 1 uncompressed          |
+ *
+ * Exact length: 4 + n + 65.
+ */
+
+export interface KnockDatagram {
+  readonly version: KnockVersion;
+  readonly ciphertext: Uint8Array;
+  readonly ephemeralPublicKey: Uint8Array;
+}
+
+/** Datagram length for a certificate of `c` bytes (PROTOCOL.md "Sizes"). */
+export function knockDatagramLength(certificateLength: number): number {
+  const plaintext = REQUEST_MIN_LENGTH + certificateLength;
+  return KNOCK_HEADER_LENGTH + AES_BLOCK_LENGTH * (Math.floor(plaintext / AES_BLOCK_LENGTH) + 1) + EPHEMERAL_PUBLIC_KEY_LENGTH;
+}
+
+/** `a <= b` as version tuples. */
+function versionAtMost(a: KnockVersion, b: KnockVersion): boolean {
+  for (let i = 0; i < 3; i++) {
+    if ((a[i] as number) !== (b[i] as number)) return (a[i] as number) < (b[i] as number);
+  }
+  return true;
+}
+
+/**
+ * Splits a datagram without any cryptography: magic, version (1.0.0 or older), length,
+ * block alignment. The cheap first stage of a server, and of `openKnockPacket`.
+ */
+export function parseKnockDatagram(datagram: Uint8Array): KnockDatagram {
+  if (!(datagram instanceof Uint8Array)) {
+    throw new SknockProtocolError('ERR_SKNOCK_INVALID_ARGUMENT', 'datagram must be a Uint8Array');
+  }
+  const r = new ByteReader(datagram, 'ERR_SKNOCK_PACKET_LENGTH', 'datagram');
+  const magic = r.u8('magic');
+  if (magic !== KNOCK_MAGIC) {
+    throw new SknockProtocolError('ERR_SKNOCK_BAD_MAGIC', `not a knock: first byte is 0x${magic.toString(16).padStart(2, '0')}, not 0x61`);
+  }
+  const version = [r.u8('version major'), r.u8('version minor'), r.u8('version patch')] as const;
+  if (!versionAtMost(version, KNOCK_VERSION)) {
+    throw new SknockProtocolError('ERR_SKNOCK_UNSUPPORTED_VERSION', `knock version ${version.join('.')} is newer than ${KNOCK_VERSION.join('.')}`);
+  }
+  if (datagram.length < KNOCK_MIN_DATAGRAM_LENGTH || datagram.length > UDP_MAX_PAYLOAD_LENGTH) {
+    throw new SknockProtocolError(
+      'ERR_SKNOCK_PACKET_LENGTH',
+      `datagram of ${datagram.length} bytes: a knock has ${KNOCK_MIN_DATAGRAM_LENGTH} to ${UDP_MAX_PAYLOAD_LENGTH}`,
+    );
+  }
+  const ciphertextLength = datagram.length - KNOCK_HEADER_LENGTH - EPHEMERAL_PUBLIC_KEY_LENGTH;
+  if (ciphertextLength % AES_BLOCK_LENGTH !== 0) throw decryptFailed();
+  return {
+    version,
+    ciphertext: r.bytes(ciphertextLength, 'ciphertext'),
+    ephemeralPublicKey: r.bytes(EPHEMERAL_PUBLIC_KEY_LENGTH, 'ephemeral public key'),
+  };
+}
+
+/** Joins header, ciphertext and point into one datagram (always version 1.0.0). */
+export function encodeKnockDatagram(ciphertext: Uint8Array, ephemeralPublicKey: Uint8Array): Uint8Array {
+  const out = new Uint8Array(KNOCK_HEADER_LENGTH + ciphertext.length + EPHEMERAL_PUBLIC_KEY_LENGTH);
+  out[0] = KNOCK_MAGIC;
+  out.set(KNOCK_VERSION, 1);
+  out.set(ciphertext, KNOCK_HEADER_LENGTH);
+  out.set(ephemeralPublicKey, KNOCK_HEADER_LENGTH + ciphertext.length);
+  return out;
+}

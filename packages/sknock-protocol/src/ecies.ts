@@ -1,0 +1,68 @@
+import { createCipheriv, createDecipheriv, createECDH } from 'node:crypto';
+import type { KeyObject } from 'node:crypto';
+import { AES_BLOCK_LENGTH, EC_POINT_UNCOMPRESSED_PREFIX, EPHEMERAL_PUBLIC_KEY_LENGTH, P256_PRIVATE_KEY_LENGTH } from './constants.js';
+import { SknockProtocolError } from './errors.js';
+import { deriveKnockKeys } from './hkdf.js';
+import { CURVE, ecdhFor } from './keys.js';
+
+/**
+ * ECIES of PROTOCOL.md "Keys": P-256 ECDH between an ephemeral key and the server's key,
+ * HKDF-SHA256 for the AES-128 key and IV, AES-128-CBC with PKCS#7 padding.
+ */
+
+const CIPHER = 'aes-128-cbc';
+
+/** The one message of every decryption failure (style rule 4: a crypto stage fails one way). */
+export const DECRYPT_FAILED_MESSAGE = 'knock does not decrypt';
+
+export function decryptFailed(cause?: unknown): SknockProtocolError {
+  return new SknockProtocolError('ERR_SKNOCK_DECRYPT_FAILED', DECRYPT_FAILED_MESSAGE, cause === undefined ? undefined : { cause });
+}
+
+export interface Sealed {
+  readonly ciphertext: Buffer;
+  /** SEC 1 uncompressed ephemeral point. */
+  readonly ephemeralPublicKey: Buffer;
+}
+
+/**
+ * Encrypts `plaintext` to the server's point. `ephemeralPrivateKey` (32 bytes) fixes the
+ * ephemeral key, for test vectors only; by default a fresh one is made.
+ */
+export function seal(plaintext: Uint8Array, serverPoint: Uint8Array, ephemeralPrivateKey?: Uint8Array): Sealed {
+  const ecdh = createECDH(CURVE);
+  if (ephemeralPrivateKey === undefined) {
+    ecdh.generateKeys();
+  } else {
+    if (ephemeralPrivateKey.length !== P256_PRIVATE_KEY_LENGTH) {
+      throw new SknockProtocolError('ERR_SKNOCK_INVALID_ARGUMENT', 'ephemeralPrivateKey must be 32 bytes');
+    }
+    ecdh.setPrivateKey(ephemeralPrivateKey);
+  }
+  const z = ecdh.computeSecret(serverPoint);
+  const { key, iv } = deriveKnockKeys(z);
+  const cipher = createCipheriv(CIPHER, key, iv);
+  const ciphertext = Buffer.concat([cipher.update(plaintext), cipher.final()]);
+  return { ciphertext, ephemeralPublicKey: ecdh.getPublicKey() };
+}
+
+/** Decrypts with the server's private key; every failure is `ERR_SKNOCK_DECRYPT_FAILED`. */
+export function unseal(ciphertext: Uint8Array, ephemeralPublicKey: Uint8Array, serverPrivateKey: KeyObject): Buffer {
+  const ecdh = ecdhFor(serverPrivateKey);
+  if (
+    ciphertext.length === 0 ||
+    ciphertext.length % AES_BLOCK_LENGTH !== 0 ||
+    ephemeralPublicKey.length !== EPHEMERAL_PUBLIC_KEY_LENGTH ||
+    ephemeralPublicKey[0] !== EC_POINT_UNCOMPRESSED_PREFIX
+  ) {
+    throw decryptFailed();
+  }
+  try {
+    const z = ecdh.computeSecret(ephemeralPublicKey);
+    const { key, iv } = deriveKnockKeys(z);
+    const decipher = createDecipheriv(CIPHER, key, iv);
+    return Buffer.concat([decipher.update(ciphertext), decipher.final()]);
+  } catch (cause) {
+    throw decryptFailed(cause);
+  }
+}

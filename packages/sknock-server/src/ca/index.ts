@@ -1,0 +1,1 @@
+export const CA_PLACEHOLDER = true;
