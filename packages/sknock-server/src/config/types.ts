@@ -1,0 +1,48 @@
+import type { FirewallPolicy, PortSpec } from '../firewall/backend.js';
+
+/**
+ * The daemon's resolved configuration: what `config.ini` (original sKnock keys plus this
+ * project's) becomes after parsing and validation. Paths are absolute.
+ */
+export interface ServerConfig {
+  /** KNOCKPACKET_MIN_LENGTH (800): shortest knock, counted on the whole Ethernet frame. */
+  readonly knockPacketMinLength: number;
+  /** PORT_OPEN_DURATION_IN_SECONDS (15). */
+  readonly portOpenDurationSeconds: number;
+  /** TIMESTAMP_THRESHOLD_IN_SECONDS (7). */
+  readonly timestampThresholdSeconds: number;
+  /** CRL_UPDATE_INTERVAL_IN_MINUTES (30). */
+  readonly crlUpdateIntervalMinutes: number;
+  /** SIGNATURE_SIZE (72, the only value accepted). */
+  readonly signatureSize: number;
+  /** RECV_BUFFER (1600): longest datagram considered. */
+  readonly recvBuffer: number;
+  /** crlFile: local CRL path, or undefined. */
+  readonly crlFile?: string;
+  /** crlUrl: http(s) URL the CRL is fetched from, or undefined. */
+  readonly crlUrl?: string;
+  /** requireCrl (false): refuse knocks until a CRL verifies. */
+  readonly requireCrl: boolean;
+  /** serverPFXFile. */
+  readonly serverPfxFile: string;
+  /** PFXPasswd or the contents of PFXPasswdFile (never logged). */
+  readonly pfxPassword: string;
+  /** caFile: further trusted CA or intermediate certificates, or undefined. */
+  readonly caFile?: string;
+  /** firewallPolicy (none). */
+  readonly firewallPolicy: FirewallPolicy;
+  /** firewallBackend (nftables). */
+  readonly firewallBackend: 'nftables' | 'iptables' | 'memory';
+  /** knockPort (62201): the UDP port the daemon binds. */
+  readonly knockPort: number;
+  /** listenAddress (`::`, dual-stack). */
+  readonly listenAddress: string;
+  /** anyPortKnocks (true). */
+  readonly anyPortKnocks: boolean;
+  /** emergencyAccessPorts (tcp/22). */
+  readonly emergencyAccessPorts: readonly PortSpec[];
+  /** logLevel (info). */
+  readonly logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+  /** The config file this came from, if any. */
+  readonly configFile?: string;
+}
