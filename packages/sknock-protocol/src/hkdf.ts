@@ -19,6 +19,12 @@ export interface KnockKeys {
   readonly iv: Buffer;
 }
 
+/** RFC 5869 HKDF with SHA-256: extract, then expand to `length` bytes. */
+export function hkdfSha256(ikm: Uint8Array, salt: Uint8Array, info: Uint8Array, length: number): Buffer {
+  const prk = hkdf.extract(HASH, HASH_LENGTH, Buffer.from(ikm), Buffer.from(salt));
+  return hkdf.expand(HASH, HASH_LENGTH, prk, length, Buffer.from(info));
+}
+
 /** AES key and IV from the ECDH secret `Z`. */
 export function deriveKnockKeys(sharedSecret: Uint8Array): KnockKeys {
   const prk = hkdf.extract(HASH, HASH_LENGTH, Buffer.from(sharedSecret.buffer, sharedSecret.byteOffset, sharedSecret.byteLength), SALT);
