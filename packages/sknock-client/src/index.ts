@@ -1,1 +1,20 @@
-export const CLIENT_PLACEHOLDER = true;
+/**
+ * @sknock/client — `await knock({ host, port, pfx, passphrase, serverCertificate })` opens a
+ * port behind an sKnock server, and `createKnocker()` keeps loaded credentials for apps that
+ * knock often. The SDK never logs: it publishes `node:diagnostics_channel` messages.
+ */
+export { knock } from './knock.js';
+export { createKnocker } from './knocker.js';
+export type { Knocker, KnockResult } from './knocker.js';
+export type { ClientCredentials, KnockOptions, KnockTargetOptions, KnockerOptions } from './options.js';
+export { SknockClientError, isSknockClientError } from './errors.js';
+export type { SknockClientErrorCode } from './errors.js';
+export {
+  CHANNEL_KNOCK_SENT,
+  CHANNEL_PORT_OPEN,
+  CHANNEL_RETRY,
+  CHANNEL_FAILURE,
+  DEFAULT_TIMEOUT_MS,
+  DEFAULT_RETRIES,
+} from './constants.js';
+export type { KnockSentMessage, PortOpenMessage, RetryMessage, FailureMessage } from './diagnostics.js';

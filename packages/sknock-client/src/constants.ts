@@ -1,0 +1,48 @@
+/**
+ * Defaults and limits of the client, each with its reason. Wire-format numbers live in
+ * @sknock/protocol (`RANDOM_KNOCK_PORT_MIN` etc.); nothing else in this package spells these.
+ */
+
+/** Whole `knock()` call, ms: name resolution, every knock and every probe. */
+export const DEFAULT_TIMEOUT_MS = 10_000;
+
+/** Knocks resent when a try does not open the port (so `retries + 1` knocks at most). */
+export const DEFAULT_RETRIES = 3;
+
+/** Upper bound of `retries`: every try needs a window of its own. */
+export const MAX_RETRIES = 100;
+
+/** Upper bound of `timeout`: the largest delay `setTimeout` keeps (2^31 − 1 ms, about 24.8 days). */
+export const MAX_TIMEOUT_MS = 2_147_483_647;
+
+/**
+ * TCP probes start after the knock at 0 ms, then the gap doubles from
+ * `PROBE_FIRST_GAP_MS` up to `PROBE_MAX_GAP_MS`: a port the firewall opens after d ms is
+ * seen after at most about d + max(d, PROBE_MAX_GAP_MS) + one round trip.
+ * A new probe is needed because a SYN the firewall dropped before the rule came is only
+ * resent by the kernel after its initial RTO (1 s, RFC 6298 §2).
+ */
+export const PROBE_FIRST_GAP_MS = 1;
+export const PROBE_MAX_GAP_MS = 100;
+
+/**
+ * At most this many probe connections wait at once; the oldest is dropped for a new one.
+ * 16 × 100 ms leaves a probe 1.6 s to see its SYN-ACK: longer than any sane round trip.
+ */
+export const MAX_OUTSTANDING_PROBES = 16;
+
+/** Largest credential or certificate file read (a PKCS#12 file is a few kilobytes). */
+export const MAX_CREDENTIAL_FILE_BYTES = 1024 * 1024;
+
+/**
+ * Port that the connected UDP socket used to find the local source address toward a host
+ * connects to. `connect()` on a UDP socket sends nothing (RFC 768 has no handshake); the
+ * port only has to be valid.
+ */
+export const SOURCE_PROBE_PORT = 9; // RFC 863 discard
+
+/** `node:diagnostics_channel` names the SDK publishes on (it never logs). */
+export const CHANNEL_KNOCK_SENT = 'sknock:client:knock-sent';
+export const CHANNEL_PORT_OPEN = 'sknock:client:port-open';
+export const CHANNEL_RETRY = 'sknock:client:retry';
+export const CHANNEL_FAILURE = 'sknock:client:failure';

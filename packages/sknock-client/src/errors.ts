@@ -1,0 +1,71 @@
+/**
+ * The client package's one error class and the union of its codes. `knock()`,
+ * `createKnocker()` and `Knocker.knock()` reject only with `SknockClientError`; callers
+ * `switch (err.code)`. Messages are for people and may change, codes never do.
+ */
+
+export type SknockClientErrorCode =
+  /** An option is missing, unknown, or has the wrong type or range; `option` names it. */
+  | 'ERR_SKNOCK_INVALID_OPTION'
+  /** A file named by an option does not exist; the message names the option and path. */
+  | 'ERR_SKNOCK_FILE_NOT_FOUND'
+  /** A file named by an option exists but cannot be read (permissions, a directory, too large). */
+  | 'ERR_SKNOCK_FILE_UNREADABLE'
+  /**
+   * The client credentials do not load: wrong passphrase, not PKCS#12/PEM, no key, key and
+   * certificate do not match, not P-256, certificate too large for one datagram. `cause` is
+   * the `SknockProtocolError` when the protocol package found it (its `code` says which).
+   */
+  | 'ERR_SKNOCK_CREDENTIALS'
+  /** The client certificate is outside its validity period (expired or not yet valid). */
+  | 'ERR_SKNOCK_CERTIFICATE_EXPIRED'
+  /** The client certificate does not grant the protocol/port asked for; no knock was sent. */
+  | 'ERR_SKNOCK_NOT_GRANTED'
+  /** The server certificate is not a readable X.509 certificate with a P-256 key. */
+  | 'ERR_SKNOCK_SERVER_CERTIFICATE'
+  /** `host` did not resolve to an address (of the family asked for). */
+  | 'ERR_SKNOCK_RESOLVE_FAILED'
+  /** The knock datagram could not be sent (no route, refused by a local firewall, ...). */
+  | 'ERR_SKNOCK_SEND_FAILED'
+  /** Every knock was sent and the port never answered; `attempts` says how many knocks. */
+  | 'ERR_SKNOCK_PORT_NOT_OPENED'
+  /** `timeout` ran out before all knocks could be sent (e.g. slow name resolution). */
+  | 'ERR_SKNOCK_TIMEOUT'
+  /** `signal` was aborted; `cause` is the signal's reason. */
+  | 'ERR_SKNOCK_ABORTED';
+
+export interface SknockClientErrorDetails {
+  readonly cause?: unknown;
+  /** The option at fault (`ERR_SKNOCK_INVALID_OPTION`, file and credential errors). */
+  readonly option?: string;
+  /** The path at fault (file errors). */
+  readonly path?: string;
+  /** Knocks sent before the call failed (port-not-opened, timeout, abort). */
+  readonly attempts?: number;
+}
+
+export class SknockClientError extends Error {
+  readonly code: SknockClientErrorCode;
+  readonly option: string | undefined;
+  readonly path: string | undefined;
+  readonly attempts: number | undefined;
+
+  constructor(code: SknockClientErrorCode, message: string, details: SknockClientErrorDetails = {}) {
+    super(message, details.cause === undefined ? undefined : { cause: details.cause });
+    this.name = 'SknockClientError';
+    this.code = code;
+    this.option = details.option;
+    this.path = details.path;
+    this.attempts = details.attempts;
+  }
+}
+
+/** True when `err` is a client error, optionally with one given code. */
+export function isSknockClientError(err: unknown, code?: SknockClientErrorCode): err is SknockClientError {
+  return err instanceof SknockClientError && (code === undefined || err.code === code);
+}
+
+/** `ERR_SKNOCK_INVALID_OPTION` naming `option`. */
+export function invalidOption(option: string, message: string): SknockClientError {
+  return new SknockClientError('ERR_SKNOCK_INVALID_OPTION', `${option}: ${message}`, { option });
+}

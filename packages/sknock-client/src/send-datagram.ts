@@ -1,0 +1,32 @@
+import { createSocket } from 'node:dgram';
+import type { IpFamily } from '@sknock/protocol';
+
+/**
+ * Sends one UDP datagram and closes the socket. `node:dgram` directly: sending needs no
+ * receive loop, and it keeps the SDK free of a dependency (dgram-as-promised also loses
+ * datagrams on receive, see FACTS.md).
+ */
+export interface SendDatagramOptions {
+  readonly address: string;
+  readonly port: number;
+  readonly family: IpFamily;
+  readonly data: Uint8Array;
+}
+
+/**
+ * Resolves once the OS has taken the datagram and the socket is closed; rejects with the
+ * socket error (EHOSTUNREACH, EPERM from a local firewall, ...).
+ */
+export async function sendDatagram(options: SendDatagramOptions): Promise<void> {
+  const socket = createSocket({ type: options.family === 6 ? 'udp6' : 'udp4' });
+  try {
+    await new Promise<void>((resolve, reject) => {
+      socket.once('error', reject);
+      socket.send(options.data, options.port, options.address, (err) => (err ? reject(err) : resolve()));
+    });
+  } finally {
+    // An ICMP "port unreachable" may come back as a late error: it does not matter.
+    socket.on('error', () => undefined);
+    await new Promise<void>((resolve) => socket.close(() => resolve()));
+  }
+}
