@@ -1,0 +1,94 @@
+/**
+ * The daemon's own limits and defaults (the wire format's live in @sknock/protocol's
+ * constants). Each cites where it comes from: PROTOCOL.md (the project's docs/PROTOCOL.md,
+ * matching sKnock 1.0.0), an RFC, or the measurement in FACTS.md it rests on. Every
+ * memory bound of the daemon is here, so "bounded memory everywhere" can be read off one file.
+ */
+
+/** The config file `sknock-server` reads when `--config` is not given. */
+export const DEFAULT_CONFIG_PATH = '/etc/sknock/config.ini';
+
+// Frame overheads for KNOCKPACKET_MIN_LENGTH (42 on IPv4, 62 on IPv6) come from
+// @sknock/protocol (FRAME_OVERHEAD_IPV4 / FRAME_OVERHEAD_IPV6), which cites PROTOCOL.md.
+
+/**
+ * Kernel receive buffer asked for on the knock socket (SO_RCVBUF). Linux caps it at
+ * `net.core.rmem_max` (often 208 KiB); the daemon logs what it got.
+ */
+export const SOCKET_RECV_BUFFER_BYTES = 4 * 1024 * 1024;
+
+// ---- step 2: per-source rate limit (token bucket per address) --------------------------
+
+/** Knocks a source may send at once (bucket size). Many clients can share one NAT address. */
+export const RATE_LIMIT_BURST = 32;
+/** Tokens a source gets back per second. */
+export const RATE_LIMIT_PER_SECOND = 16;
+/** Most sources tracked at once; the oldest entry is dropped beyond it (it only loses its limit). */
+export const RATE_LIMIT_MAX_SOURCES = 65_536;
+
+// ---- step 2: ephemeral public keys seen (replay cache) -------------------------------
+
+/**
+ * A key is remembered for 2 × the timestamp threshold + this margin: a packet first seen at
+ * t0 that passes the window has |t0 − ts| ≤ T, and stays acceptable until ts + T ≤ t0 + 2T
+ * (PROTOCOL.md "What the server checks", step 4).
+ */
+export const REPLAY_MARGIN_SECONDS = 5;
+/**
+ * Keys of every packet that reached the ECDH, verified or not. When full the oldest is
+ * forgotten: junk can flush this tier, which only costs it ECDHs again.
+ * About 100 bytes an entry in V8: 262,144 entries ≈ 26 MB at most.
+ */
+export const REPLAY_SEEN_MAX_KEYS = 262_144;
+/**
+ * Keys of packets whose signature verified. Only holders of a trusted certificate can add
+ * here, so junk cannot flush it; when full, new authenticated knocks are refused
+ * (`overloaded`) rather than a replay let through.
+ */
+export const REPLAY_VERIFIED_MAX_KEYS = 65_536;
+
+// ---- steps 4 and 7: caches by certificate hash ----------------------------------------
+
+/** Port grants parsed per client certificate (by SHA-256 of its DER). */
+export const GRANTS_CACHE_MAX = 4096;
+
+// ---- between the socket and the pipeline ---------------------------------------------
+
+/** Datagrams waiting for the crypto stages; beyond it new ones are dropped (`overloaded`). */
+export const WORK_QUEUE_MAX = 2048;
+/** Datagrams processed before yielding to the event loop (setImmediate). */
+export const WORK_BATCH_MAX = 64;
+/** Longest stretch of processing before yielding, in milliseconds. */
+export const WORK_BATCH_BUDGET_MS = 8;
+
+// ---- step 9: opening grants -----------------------------------------------------------
+
+/** Grants waiting for (or being written to) the firewall at once; beyond it: `overloaded`. */
+export const OPEN_PENDING_MAX = 4096;
+/** Attempts at `FirewallBackend.open` for one grant before it is logged as lost. */
+export const OPEN_MAX_ATTEMPTS = 5;
+/** First retry delay; doubles with each attempt (100, 200, 400, 800 ms). */
+export const OPEN_RETRY_BASE_MS = 100;
+/** Grants the daemon keeps track of (it never holds more than it has opened and not seen expire). */
+export const GRANTS_HELD_MAX = 262_144;
+/** How often expired grants are forgotten (and `close` emitted). */
+export const GRANT_SWEEP_INTERVAL_MS = 1000;
+
+// ---- logging of rejected knocks ---------------------------------------------------------
+
+/** Reject lines logged per second at most; the rest are counted by reason. */
+export const REJECT_LOG_PER_SECOND = 10;
+/** How often the counts of rejects not logged are summarised (when there are any). */
+export const REJECT_SUMMARY_INTERVAL_MS = 60_000;
+
+// ---- lifecycle ------------------------------------------------------------------------
+
+/** `stop()` gives in-flight firewall writes this long before tearing the firewall down. */
+export const STOP_DRAIN_TIMEOUT_MS = 5000;
+/** The CLI exits 1 when a clean stop takes longer than this. */
+export const STOP_HARD_TIMEOUT_MS = 15_000;
+
+/** Exit codes of `sknock-server`. */
+export const EXIT_OK = 0;
+export const EXIT_FAILURE = 1;
+export const EXIT_USAGE = 2;

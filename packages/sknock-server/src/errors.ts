@@ -1,0 +1,33 @@
+/**
+ * The errors `createServer` and `sknock-server` throw. Callers `switch (err.code)`;
+ * messages are for people and may change, codes never do. (A bad config key is a
+ * `SknockConfigError`, code `ERR_SKNOCK_CONFIG`, from src/config/errors.ts; a rejected knock
+ * is never an error, it is a `reject` event with a `RejectCode`.)
+ */
+
+export type SknockServerErrorCode =
+  /** An option of `createServer` is missing or has the wrong type or range; the message names it. */
+  | 'ERR_SKNOCK_INVALID_OPTION'
+  /** The server's PKCS#12 file cannot be read or opened with the password, or holds no P-256 key. */
+  | 'ERR_SKNOCK_CREDENTIALS'
+  /** The firewall back end is unavailable or its setup failed. */
+  | 'ERR_SKNOCK_FIREWALL'
+  /** The knock socket could not be bound (address in use, address not local, no permission). */
+  | 'ERR_SKNOCK_BIND'
+  /** `start()` while started, `reload()` while stopped, or a start that was stopped half-way. */
+  | 'ERR_SKNOCK_STATE';
+
+export class SknockServerError extends Error {
+  readonly code: SknockServerErrorCode;
+
+  constructor(code: SknockServerErrorCode, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'SknockServerError';
+    this.code = code;
+  }
+}
+
+/** True when `err` is a server error, optionally with one given code. */
+export function isSknockServerError(err: unknown, code?: SknockServerErrorCode): err is SknockServerError {
+  return err instanceof SknockServerError && (code === undefined || err.code === code);
+}

@@ -1,0 +1,72 @@
+import type { KeyObject } from 'node:crypto';
+import type { Grant } from '../firewall/backend.js';
+import type { RejectCode } from './reject-codes.js';
+
+/** Where a datagram came from, normalised: an IPv4-mapped IPv6 source is IPv4 here. */
+export interface KnockSource {
+  /** Canonical IPv4 dotted quad or IPv6 text, without a zone. */
+  readonly address: string;
+  readonly family: 4 | 6;
+  readonly port: number;
+}
+
+export interface Reject {
+  readonly ok: false;
+  readonly code: RejectCode;
+  /** What exactly was wrong, for the log (never secret: no key material, no plaintext). */
+  readonly detail: string;
+}
+
+export interface Accept {
+  readonly ok: true;
+  /** What the firewall was asked to open. */
+  readonly grant: Grant;
+  /** Subject of the client certificate (RFC 4514 text as the trust store gives it). */
+  readonly subject: string;
+  /** Serial number of the client certificate, lower-case hex. */
+  readonly serial: string;
+  /** When the grant runs out (ms since epoch), counted from `nowMs`. */
+  readonly expiresAt: number;
+  /** Server clock minus the knock's timestamp, in seconds (positive: the knock is older). */
+  readonly skewSeconds: number;
+}
+
+export type KnockResult = Accept | Reject;
+
+/** What the trust store answers (src/trust/, SERVER-INTERFACES.md `TrustResult`). */
+export type TrustVerdict =
+  | { readonly ok: true; readonly subject: string; readonly serial: string; readonly notAfter: number; readonly fromCache: boolean }
+  | { readonly ok: false; readonly reason: string; readonly detail: string };
+
+/** The part of `TrustStore` the pipeline uses. */
+export interface CertificateVerifier {
+  verify(certificateDer: Uint8Array, nowMs: number): TrustVerdict;
+}
+
+/** Step 9's side effect: hands a grant to whatever writes the firewall (daemon/grant-keeper.ts). */
+export interface GrantOpener {
+  /**
+   * Asks for `grant` to be opened for `durationSeconds` (extending it when already open).
+   * Returns false, without queueing, when too many grants are already waiting.
+   */
+  request(grant: Grant, durationSeconds: number, meta: { readonly subject: string; readonly serial: string }): boolean;
+}
+
+/** Numbers from the config that the checks use (changed on reload). */
+export interface PipelineSettings {
+  /** KNOCKPACKET_MIN_LENGTH, counted on the whole Ethernet frame. */
+  readonly knockPacketMinLength: number;
+  /** RECV_BUFFER: the longest datagram considered. */
+  readonly recvBuffer: number;
+  readonly timestampThresholdSeconds: number;
+  readonly portOpenDurationSeconds: number;
+}
+
+/** What the pipeline works over; everything with a side effect is behind an interface. */
+export interface PipelineDependencies {
+  readonly settings: PipelineSettings;
+  /** The server's P-256 private key (from its PKCS#12 file). */
+  readonly privateKey: KeyObject;
+  readonly trust: CertificateVerifier;
+  readonly opener: GrantOpener;
+}
