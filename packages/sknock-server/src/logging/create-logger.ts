@@ -1,0 +1,53 @@
+import { pino, type DestinationStream, type LevelWithSilent } from 'pino';
+import type { Logger } from './logger-type.js';
+
+/**
+ * The daemon's logger: pino, JSON lines on stdout, secrets redacted wherever they appear in
+ * a record (a config object logged by mistake shows `[redacted]`, not the PKCS#12 password
+ * or a key).
+ */
+
+/** Field names whose values never reach a log line (top level or one level down). */
+export const REDACTED_FIELDS: readonly string[] = [
+  'pfxPassword',
+  'PFXPasswd',
+  'pfxpasswd',
+  'password',
+  'passphrase',
+  'privateKey',
+  'pfx',
+  'credentials',
+  'secret',
+];
+
+const REDACT_PATHS = REDACTED_FIELDS.flatMap((f) => [f, `*.${f}`]);
+
+export interface CreateLoggerOptions {
+  /** Level (default `info`); `silent` logs nothing. */
+  readonly level?: LevelWithSilent;
+  /** Where lines go (default: stdout, written synchronously so nothing is lost at exit). */
+  readonly destination?: DestinationStream;
+  /** Fields added to every line. */
+  readonly base?: Record<string, unknown>;
+}
+
+export function createLogger(options: CreateLoggerOptions = {}): Logger & { level: string } {
+  const destination = options.destination ?? pino.destination({ dest: 1, sync: true });
+  return pino(
+    {
+      level: options.level ?? 'info',
+      base: { name: 'sknock-server', ...(options.base ?? {}) },
+      redact: { paths: REDACT_PATHS, censor: '[redacted]' },
+      timestamp: pino.stdTimeFunctions.isoTime,
+      formatters: { level: (label) => ({ level: label }) },
+    },
+    destination,
+  );
+}
+
+/** A logger that drops everything (the library's `logger: false`). */
+export function silentLogger(): Logger {
+  const noop = (): void => {};
+  const logger: Logger = { trace: noop, debug: noop, info: noop, warn: noop, error: noop, fatal: noop, child: () => logger };
+  return logger;
+}
