@@ -5,7 +5,7 @@ import { KNOCK_MAX_DATAGRAM_LENGTH, PORT_MAX, PORT_MIN } from './constants.js';
 import { encodeKnockDatagram, knockDatagramLength, parseKnockDatagram } from './datagram.js';
 import { seal, unseal } from './ecies.js';
 import { SknockProtocolError } from './errors.js';
-import { assertP256Key, CURVE, certificatePublicKey, publicPoint } from './keys.js';
+import { assertP256Key, CURVE, certificateP256Key, certificatePublicKey, publicPoint } from './keys.js';
 import { decodeSignedRequest, encodeSignedPart, encodeSignedRequest } from './signed-request.js';
 import type { Credentials, IpFamily, KnockProtocol, OpenedKnock } from './types.js';
 
@@ -121,22 +121,25 @@ export function knockCertificateKey(certificate: Uint8Array): KeyObject | null {
   const id = createHash('sha256').update(certificate).digest('base64');
   let key = publicKeyCache.get(id);
   if (key === undefined) {
-    try {
-      const k = certificatePublicKey(certificate);
-      key = k.asymmetricKeyType === 'ec' && k.asymmetricKeyDetails?.namedCurve === CURVE ? k : null;
-    } catch {
-      key = null;
-    }
+    key = certificateP256Key(certificate);
     if (publicKeyCache.size >= PUBLIC_KEY_CACHE_MAX) publicKeyCache.delete(publicKeyCache.keys().next().value as string);
     publicKeyCache.set(id, key);
   }
   return key;
 }
 
-/** True when the knock's signature verifies with its certificate's P-256 key. */
-export function verifyKnockSignature(opened: Pick<OpenedKnock, 'certificate' | 'signature' | 'signedBytes'>): boolean {
-  const key = knockCertificateKey(opened.certificate);
+/**
+ * True when the knock's signature verifies with its certificate's P-256 key. A caller that
+ * already holds that key (a server that parsed the certificate for its chain check) may
+ * pass it as `publicKey`; otherwise it is read from the certificate and kept by hash.
+ */
+export function verifyKnockSignature(
+  opened: Pick<OpenedKnock, 'certificate' | 'signature' | 'signedBytes'>,
+  publicKey?: KeyObject,
+): boolean {
+  const key = publicKey ?? knockCertificateKey(opened.certificate);
   if (key === null) return false;
+  if (publicKey !== undefined && (key.type !== 'public' || key.asymmetricKeyDetails?.namedCurve !== CURVE)) return false;
   try {
     return verify('sha256', opened.signedBytes, key, opened.signature);
   } catch {
