@@ -1,0 +1,62 @@
+/**
+ * The CA's one error class and the union of its codes. Callers `switch (err.code)`;
+ * messages are for people and may change, codes never do.
+ */
+
+export type SknockCaErrorCode =
+  /** An option or argument is missing, of the wrong type or out of range; the message names it. */
+  | 'ERR_SKNOCK_CA_INVALID_ARGUMENT'
+  /** A `tcp/22`-style grant (or a grant object) is malformed. */
+  | 'ERR_SKNOCK_CA_INVALID_GRANT'
+  /** notBefore/notAfter are inverted, or the certificate would outlive its CA. */
+  | 'ERR_SKNOCK_CA_INVALID_VALIDITY'
+  /** The client certificate would make a knock datagram larger than 1232 bytes. */
+  | 'ERR_SKNOCK_CA_CERTIFICATE_TOO_LARGE'
+  /** A CSR does not parse, or its self-signature does not verify. */
+  | 'ERR_SKNOCK_CA_INVALID_CSR'
+  /** A key (CA key, CSR key) is not EC P-256, or does not match its certificate. */
+  | 'ERR_SKNOCK_CA_UNSUPPORTED_KEY'
+  /** A CA certificate is not a CA certificate, or does not parse. */
+  | 'ERR_SKNOCK_CA_INVALID_CA'
+  /** `init` found a CA already in the folder. */
+  | 'ERR_SKNOCK_CA_EXISTS'
+  /** The folder holds no CA (`init` it first). */
+  | 'ERR_SKNOCK_CA_NOT_FOUND'
+  /** The folder's index or CRL number file is unreadable. */
+  | 'ERR_SKNOCK_CA_CORRUPT_STORE'
+  /** Another `sknock-ca` holds the folder's lock. */
+  | 'ERR_SKNOCK_CA_LOCKED'
+  /** An output file exists already (pass `force` to replace it). */
+  | 'ERR_SKNOCK_CA_FILE_EXISTS'
+  /** No certificate with this serial was issued by this CA. */
+  | 'ERR_SKNOCK_CA_UNKNOWN_SERIAL'
+  /** The certificate is revoked already. */
+  | 'ERR_SKNOCK_CA_ALREADY_REVOKED'
+  /** The certificate was not issued by this CA. */
+  | 'ERR_SKNOCK_CA_FOREIGN_CERTIFICATE'
+  /** No passphrase could be had (no option, no terminal), or the two entries differ. */
+  | 'ERR_SKNOCK_CA_PASSPHRASE'
+  /** Writing PKCS#12 failed (the protocol package's encoder refused). */
+  | 'ERR_SKNOCK_CA_PKCS12'
+  /** Reading or writing a file failed; the message names the path. */
+  | 'ERR_SKNOCK_CA_IO';
+
+export class SknockCaError extends Error {
+  readonly code: SknockCaErrorCode;
+
+  constructor(code: SknockCaErrorCode, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'SknockCaError';
+    this.code = code;
+  }
+}
+
+/** True when `err` is a CA error, optionally with one given code. */
+export function isSknockCaError(err: unknown, code?: SknockCaErrorCode): err is SknockCaError {
+  return err instanceof SknockCaError && (code === undefined || err.code === code);
+}
+
+/** `ERR_SKNOCK_CA_INVALID_ARGUMENT` with `message`. */
+export function invalidArgument(message: string): SknockCaError {
+  return new SknockCaError('ERR_SKNOCK_CA_INVALID_ARGUMENT', message);
+}
