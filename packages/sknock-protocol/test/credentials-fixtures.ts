@@ -3,7 +3,7 @@
  * (never copied from anywhere): a P-256 CA and a client certificate it signed, an RSA and
  * a P-384 key with self-signed certificates, and PKCS#12 files of every kind.
  */
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -75,4 +75,12 @@ export function dataFile(name: string): string {
 /** The subject CN of a DER certificate, by `openssl x509`. */
 export function opensslSubject(f: Fixtures, der: Uint8Array): string {
   return f.openssl(['x509', '-inform', 'DER', '-noout', '-subject', '-nameopt', 'utf8,sep_comma_plus'], der).toString('utf8').trim();
+}
+
+/** What `openssl pkcs12 -info -nokeys` prints (stdout and stderr: the algorithm lines go to stderr). */
+export function opensslInfo(f: Fixtures, name: string, password: string, legacy: boolean): string {
+  const args = ['pkcs12', ...(legacy ? ['-legacy'] : []), '-info', '-nokeys', '-in', name, '-passin', `pass:${password}`];
+  const r = spawnSync('openssl', args, { cwd: f.dir, encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`openssl ${args.join(' ')} failed: ${r.stderr}`);
+  return `${r.stdout}\n${r.stderr}`;
 }
