@@ -78,8 +78,11 @@ export function readPrivateKey(input: Uint8Array | string, passphrase: string | 
 
 /** The certificates of the `certificate` option: empty or PEM without a certificate is a missing certificate. */
 function readCertificateOption(input: Uint8Array | string): CertificateInput[] {
-  const text = typeof input === 'string' ? input : looksLikePem(input) ? Buffer.from(input).toString('latin1') : undefined;
-  const none = text === undefined ? input.length === 0 : !decodePem(text).some((b) => CERTIFICATE_LABELS.has(b.label));
+  const pem = !looksLikePem(input) ? undefined : typeof input === 'string' ? input : Buffer.from(input).toString('latin1');
+  const none =
+    pem === undefined
+      ? (typeof input === 'string' ? input.trim() : input).length === 0
+      : !decodePem(pem).some((b) => CERTIFICATE_LABELS.has(b.label));
   if (none) throw new SknockProtocolError('ERR_SKNOCK_MISSING_CERTIFICATE', 'certificate holds no certificate');
   const ders = readCertificates(input, 'certificate');
   return ders.map((der, i) => ({ der, label: ders.length === 1 ? 'certificate' : `certificate[${i}]` }));
