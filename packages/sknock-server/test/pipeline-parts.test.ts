@@ -1,0 +1,170 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { KNOCK_MAGIC } from '@sknock/protocol';
+import { checkAddress } from '../src/pipeline/check-address.js';
+import { checkSize } from '../src/pipeline/check-size.js';
+import { checkTimestamp } from '../src/pipeline/check-timestamp.js';
+import { normaliseSource } from '../src/pipeline/normalise-source.js';
+import { SourceRateLimiter } from '../src/pipeline/rate-limiter.js';
+import { ephemeralKeyId, ReplayCache } from '../src/pipeline/replay-cache.js';
+import { isReject } from '../src/pipeline/reject.js';
+import { RejectLog } from '../src/daemon/reject-log.js';
+import { WorkQueue } from '../src/daemon/work-queue.js';
+import { recordingLogger } from './support/recording-logger.js';
+
+const SETTINGS = { knockPacketMinLength: 800, recvBuffer: 1600 };
+
+function knockShaped(length: number): Uint8Array {
+  const d = new Uint8Array(length);
+  d.set([KNOCK_MAGIC, 1, 0, 0]);
+  d[length - 65] = 0x04;
+  return d;
+}
+
+describe('normaliseSource', () => {
+  it('treats IPv4-mapped IPv6 from a dual-stack socket as IPv4', () => {
+    assert.deepEqual(normaliseSource('::ffff:192.0.2.7', 'IPv6', 5), { address: '192.0.2.7', family: 4, port: 5 });
+    assert.deepEqual(normaliseSource('::FFFF:c000:207', 'IPv6', 5), { address: '192.0.2.7', family: 4, port: 5 });
+  });
+  it('canonicalises IPv6 and drops a zone', () => {
+    assert.deepEqual(normaliseSource('2001:DB8:0:0:0:0:0:1', 'IPv6', 1), { address: '2001:db8::1', family: 6, port: 1 });
+    assert.deepEqual(normaliseSource('fe80::1%lo', 'IPv6', 1), { address: 'fe80::1', family: 6, port: 1 });
+    assert.deepEqual(normaliseSource('127.0.0.1', 'IPv4', 1), { address: '127.0.0.1', family: 4, port: 1 });
+  });
+});
+
+describe('step 1: checkSize', () => {
+  it('counts the frame: 758 bytes pass over IPv4, 757 do not; IPv6 needs 738', () => {
+    assert.equal(isReject(checkSize(knockShaped(757 + 4), 4, SETTINGS)), true); // 761 is not block aligned
+    const short4 = checkSize(knockShaped(757), 4, SETTINGS);
+    assert.equal(isReject(short4) && short4.code, 'too-short');
+    const short6 = checkSize(knockShaped(737), 6, SETTINGS);
+    assert.equal(isReject(short6) && short6.code, 'too-short');
+    // 4 + 16k + 65 = 869 (the original client's size) passes both
+    assert.equal(isReject(checkSize(knockShaped(869), 4, SETTINGS)), false);
+    assert.equal(isReject(checkSize(knockShaped(869), 6, SETTINGS)), false);
+  });
+  it('rejects more than RECV_BUFFER, bad magic, newer version, misaligned ciphertext', () => {
+    const long = checkSize(knockShaped(1605), 4, SETTINGS);
+    assert.equal(isReject(long) && long.code, 'too-long');
+    const magic = knockShaped(869);
+    magic[0] = 0x62;
+    const m = checkSize(magic, 4, SETTINGS);
+    assert.equal(isReject(m) && m.code, 'bad-magic');
+    const version = knockShaped(869);
+    version[1] = 2;
+    const v = checkSize(version, 4, SETTINGS);
+    assert.equal(isReject(v) && v.code, 'bad-version');
+    const older = knockShaped(869);
+    older.set([0, 9, 9], 1);
+    assert.equal(isReject(checkSize(older, 4, SETTINGS)), false, 'an older version is accepted, as the original does');
+    const l = checkSize(knockShaped(870), 4, SETTINGS);
+    assert.equal(isReject(l) && l.code, 'bad-length');
+  });
+});
+
+describe('step 2: SourceRateLimiter', () => {
+  it('allows a burst, then refills at the rate', () => {
+    const rl = new SourceRateLimiter({ burst: 3, perSecond: 2 });
+    const t = 1_000_000;
+    assert.deepEqual([1, 2, 3, 4].map(() => rl.take('a', t)), [true, true, true, false]);
+    assert.equal(rl.take('b', t), true, 'another source has its own bucket');
+    assert.equal(rl.take('a', t + 400), false, '0.8 token');
+    assert.equal(rl.take('a', t + 500), true, 'one token after 500 ms');
+    assert.equal(rl.take('a', t + 500), false);
+  });
+  it('keeps at most maxSources buckets', () => {
+    const rl = new SourceRateLimiter({ burst: 1, perSecond: 1, maxSources: 100 });
+    for (let i = 0; i < 10_000; i++) rl.take(`10.0.${i >> 8}.${i & 255}`, 5000);
+    assert.ok(rl.size <= 100, `size ${rl.size}`);
+  });
+});
+
+describe('step 2: ReplayCache', () => {
+  const point = (x: number): Uint8Array => {
+    const p = new Uint8Array(65);
+    p[0] = 4;
+    p[1] = x;
+    p[64] = 1;
+    return p;
+  };
+  it('identifies a point by X (its mirror −P gives the same ECDH secret)', () => {
+    const a = point(1);
+    const mirror = point(1);
+    mirror[64] = 2;
+    assert.equal(ephemeralKeyId(a), ephemeralKeyId(mirror));
+    assert.notEqual(ephemeralKeyId(a), ephemeralKeyId(point(2)));
+  });
+  it('remembers keys for their lifetime only', () => {
+    const c = new ReplayCache();
+    const life = ReplayCache.lifetimeMs(7);
+    assert.equal(life, 19_000);
+    c.remember('k', 1000, life);
+    assert.equal(c.has('k', 1000 + life - 1), true);
+    assert.equal(c.has('k', 1000 + life), false);
+  });
+  it('a flood can flush the seen tier but not the verified one; a full verified tier refuses', () => {
+    const c = new ReplayCache({ maxSeen: 10, maxVerified: 2 });
+    c.remember('real', 0, 60_000);
+    assert.equal(c.markVerified('real', 0, 60_000), true);
+    for (let i = 0; i < 100; i++) c.remember(`junk${i}`, 1, 60_000);
+    assert.equal(c.seenSize, 10);
+    assert.equal(c.has('junk0', 2), false, 'flushed');
+    assert.equal(c.has('real', 2), true, 'still caught');
+    assert.equal(c.markVerified('b', 3, 60_000), true);
+    assert.equal(c.markVerified('c', 3, 60_000), false);
+    assert.equal(c.markVerified('d', 60_001, 60_000), true, 'room again once the old ones expire');
+  });
+});
+
+describe('steps 6 and 8', () => {
+  it('timestamp: |now − ts| ≤ threshold, skew reported', () => {
+    const now = 1_700_000_000_500;
+    assert.equal(checkTimestamp(1_700_000_000 - 7, now, 7), 7);
+    assert.equal(checkTimestamp(1_700_000_000 + 7, now, 7), -7);
+    const old = checkTimestamp(1_700_000_000 - 8, now, 7);
+    assert.equal(isReject(old) && old.code, 'stale-timestamp');
+    const future = checkTimestamp(1_700_000_000 + 3600, now, 7);
+    assert.ok(isReject(future) && /future/.test(future.detail));
+  });
+  it('address: canonical forms compared', () => {
+    assert.equal(checkAddress('2001:db8::1', { address: '2001:db8::1', family: 6, port: 1 }), undefined);
+    assert.equal(checkAddress('2001:db8:0::1', { address: '2001:db8::1', family: 6, port: 1 }), undefined);
+    assert.equal(checkAddress('10.0.0.1', { address: '10.0.0.2', family: 4, port: 1 })?.code, 'address-mismatch');
+  });
+});
+
+describe('WorkQueue', () => {
+  it('drops beyond its bound and counts, processes in batches yielding to the event loop', async () => {
+    const seen: number[] = [];
+    const q = new WorkQueue<number>({ max: 5, batchMax: 2, process: (n) => seen.push(n) });
+    const pushed = [1, 2, 3, 4, 5, 6, 7].map((n) => q.push(n));
+    assert.deepEqual(pushed, [true, true, true, true, true, false, false]);
+    assert.equal(q.stats().dropped, 2);
+    await new Promise((r) => setImmediate(r));
+    assert.deepEqual(seen, [1, 2], 'one batch per turn');
+    await new Promise((r) => setTimeout(r, 20));
+    assert.deepEqual(seen, [1, 2, 3, 4, 5]);
+    assert.equal(q.stats().highWater, 5);
+  });
+});
+
+describe('RejectLog', () => {
+  it('logs at most N lines a second and summarises the rest by code', () => {
+    const logger = recordingLogger();
+    let now = 0;
+    const log = new RejectLog({ logger, now: () => now, perSecond: 3, summaryIntervalMs: 3_600_000 });
+    const src = { address: '192.0.2.1', family: 4 as const, port: 9 };
+    for (let i = 0; i < 10; i++) log.record('bad-magic', src, 'x');
+    for (let i = 0; i < 5; i++) log.record('replayed-key', src, 'y');
+    assert.equal(logger.records.length, 3);
+    now = 1000;
+    log.record('decrypt-failed', src, 'z');
+    assert.equal(logger.records.length, 4);
+    log.stop();
+    const summary = logger.records.at(-1);
+    assert.equal(summary?.fields.event, 'reject-summary');
+    assert.deepEqual(summary?.fields.suppressed, { 'bad-magic': 7, 'replayed-key': 5 });
+    assert.equal(summary?.fields.total, 12);
+  });
+});
