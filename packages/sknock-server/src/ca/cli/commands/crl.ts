@@ -1,0 +1,28 @@
+import { CaStore } from '../../ca-store.js';
+import { COMMON_OPTIONS, DIR_HELP, type Command } from '../command.js';
+import { daysOption, dirOption } from '../options.js';
+
+export const crlCommand: Command = {
+  name: 'crl',
+  summary: 'sign a new CRL of every revoked certificate (crl.der, crl.pem)',
+  help: [
+    'Usage: sknock-ca crl [--days N] [--dir DIR]',
+    '',
+    'Signs a CRL listing every revoked certificate, with the next CRL number, and writes',
+    'crl.der and crl.pem (PEM label X509 CRL) in the CA folder. Give one to the servers.',
+    '',
+    '  --days N               until the next update (nextUpdate; default 30)',
+    DIR_HELP,
+  ].join('\n'),
+  options: { ...COMMON_OPTIONS, days: { type: 'string' } },
+  positionals: [0, 0],
+  async run({ values, print }) {
+    const days = daysOption(values, 'crl');
+    const store = await CaStore.open(dirOption(values));
+    const crl = await store.createCrl(days === undefined ? {} : { days });
+    print(`Signed CRL number ${crl.crlNumber} listing ${crl.revokedCount} revoked certificate${crl.revokedCount === 1 ? '' : 's'}`);
+    print(`  thisUpdate  ${crl.thisUpdate.toISOString()}`);
+    print(`  nextUpdate  ${crl.nextUpdate.toISOString()}`);
+    print(`  files       ${crl.paths.der}, ${crl.paths.pem}`);
+  },
+};
