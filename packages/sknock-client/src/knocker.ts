@@ -56,8 +56,8 @@ export interface KnockOutcome extends KnockResult {
 
 export interface PreparedKnock {
   readonly host: string;
+  /** The resolved address, or the host as given when the host was not resolved. */
   readonly address: string;
-  readonly family: IpFamily;
   readonly sourceAddress: string;
   readonly datagram: Uint8Array;
   readonly knockPort: number;
@@ -95,20 +95,28 @@ export class KnockerImpl implements Knocker {
     }
   }
 
-  /** Resolves, finds the source address and builds one datagram, without sending it (`--dry-run`). */
+  /**
+   * Builds one datagram without sending it (`--dry-run`). With `sourceAddress` given the
+   * host is not resolved (`address` is then the host as given), so a knock can be prepared
+   * on a machine that cannot see the server.
+   */
   async prepare(target: NormalizedTarget, started: number): Promise<PreparedKnock> {
     const deadline = started + target.timeout;
     checkUsable(this.credentials, target.protocol, target.port);
-    const { address, family, sourceAddress } = await this.locate(target, deadline);
     const knockPort = target.knockPort ?? randomKnockPort();
-    return { host: target.host, address, family, sourceAddress, knockPort, datagram: this.packet(target, sourceAddress) };
+    if (target.sourceAddress !== undefined) {
+      const sourceAddress = stripZone(target.sourceAddress);
+      return { host: target.host, address: target.host, sourceAddress, knockPort, datagram: this.packet(target, sourceAddress) };
+    }
+    const { address, sourceAddress } = await this.locate(target, deadline);
+    return { host: target.host, address, sourceAddress, knockPort, datagram: this.packet(target, sourceAddress) };
   }
 
   private async locate(target: NormalizedTarget, deadline: number): Promise<{ address: string; family: IpFamily; sourceAddress: string }> {
     const { address, family } = await beforeDeadline(resolveHost(target.host, target.family), deadline, target.signal);
     let sourceAddress = target.sourceAddress;
     if (sourceAddress !== undefined) {
-      const bare = sourceAddress.includes('%') ? sourceAddress.slice(0, sourceAddress.indexOf('%')) : sourceAddress;
+      const bare = stripZone(sourceAddress);
       const sourceFamily = bare.includes(':') ? 6 : 4;
       if (sourceFamily !== family) {
         throw invalidOption('sourceAddress', `is an IPv${sourceFamily} address but ${target.host} resolved to IPv${family} ${address}`);
@@ -207,6 +215,10 @@ export class KnockerImpl implements Knocker {
       return { address, port: target.port, protocol: target.protocol, attempts: state.attempts, elapsedMs: now - started, verified, sourceAddress, socket };
     }
   }
+}
+
+function stripZone(address: string): string {
+  return address.includes('%') ? address.slice(0, address.indexOf('%')) : address;
 }
 
 function plural(n: number, word: string): string {

@@ -1,0 +1,100 @@
+import { connect, type Socket } from 'node:net';
+import { performance } from 'node:perf_hooks';
+import { parseArgs } from 'node:util';
+import { SknockClientError } from '../errors.js';
+import { loadKnocker } from '../knocker.js';
+import { validateKnockOptions } from '../options.js';
+import { KNOCK_ARG_OPTIONS, knockOptionsFromArgs, parsePortArg, type KnockArgValues } from './args.js';
+import { describeError } from './errors.js';
+import { abortOnSigint } from './signals.js';
+import { CONNECT_USAGE, EXIT_FAILED, EXIT_OK, UsageError } from './usage.js';
+
+/**
+ * `sknock connect <host> <port> [...]`: knock, then relay stdin → socket and socket →
+ * stdout over the probe connection that answered (no second connection, so a server such
+ * as sshd sees exactly one). End of stdin half-closes the socket; the end of the socket
+ * ends the process with status 0.
+ */
+export async function connectCommand(args: readonly string[]): Promise<number> {
+  const sigint = abortOnSigint();
+  let socket: Socket;
+  try {
+    let parsed;
+    try {
+      parsed = parseArgs({ args: [...args], options: KNOCK_ARG_OPTIONS, allowPositionals: true, strict: true });
+    } catch (err) {
+      throw new UsageError((err as Error).message);
+    }
+    const v = parsed.values as KnockArgValues;
+    if (v.help === true) {
+      process.stdout.write(`${CONNECT_USAGE}\n`);
+      return EXIT_OK;
+    }
+    for (const flag of ['udp', 'json', 'dry-run', 'output'] as const) {
+      if (v[flag] !== undefined) throw new UsageError(`connect: --${flag} does not apply (stdout carries the connection)`);
+    }
+    if (parsed.positionals.length !== 2) throw new UsageError('connect: give <host> <port>');
+    const host = parsed.positionals[0] as string;
+    const port = parsePortArg(parsed.positionals[1], 'connect <port>');
+    if (v.port !== undefined && parsePortArg(v.port, '-p/--port') !== port) throw new UsageError('connect: -p differs from <port>');
+
+    const started = performance.now();
+    const options = await knockOptionsFromArgs(host, port, v);
+    const { knocker: knockerOptions, target } = validateKnockOptions({ ...options, signal: sigint.signal });
+    const knocker = await loadKnocker(knockerOptions);
+    const outcome = await knocker.run(target, started, { keepSocket: true });
+    socket = outcome.socket ?? (await connectAfterKnock(outcome.address, port, started + target.timeout - performance.now()));
+  } catch (err) {
+    const d = describeError(err);
+    process.stderr.write(`sknock: ${d.message}\n`);
+    if (d.code === 'ERR_SKNOCK_USAGE') process.stderr.write(`Try 'sknock connect --help'.\n`);
+    return d.exitCode;
+  } finally {
+    sigint.dispose();
+  }
+  return relay(socket);
+}
+
+/** With --no-verify: one plain connection, which has the rest of the timeout to succeed. */
+function connectAfterKnock(address: string, port: number, timeoutMs: number): Promise<Socket> {
+  return new Promise<Socket>((resolve, reject) => {
+    const socket = connect({ host: address, port, allowHalfOpen: true, noDelay: true });
+    const timer = setTimeout(() => {
+      socket.destroy();
+      reject(new SknockClientError('ERR_SKNOCK_PORT_NOT_OPENED', `tcp/${port} on ${address} did not answer after the knock`, { attempts: 1 }));
+    }, Math.max(1, timeoutMs));
+    socket.once('connect', () => {
+      clearTimeout(timer);
+      socket.removeAllListeners('error');
+      resolve(socket);
+    });
+    socket.once('error', (err: NodeJS.ErrnoException) => {
+      clearTimeout(timer);
+      reject(new SknockClientError('ERR_SKNOCK_PORT_NOT_OPENED', `cannot connect to tcp/${port} on ${address}: ${err.code ?? err.message}`, { attempts: 1, cause: err }));
+    });
+  });
+}
+
+function relay(socket: Socket): Promise<number> {
+  return new Promise<number>((resolve) => {
+    const finish = (code: number): void => {
+      process.stdin.unpipe(socket);
+      process.stdin.pause();
+      // Resolve once stdout has taken everything written so far.
+      process.stdout.write('', () => resolve(code));
+    };
+    socket.on('error', (err: NodeJS.ErrnoException) => {
+      process.stderr.write(`sknock: connection error: ${err.code ?? err.message}\n`);
+      socket.destroy();
+      finish(EXIT_FAILED);
+    });
+    socket.on('end', () => finish(EXIT_OK));
+    socket.pipe(process.stdout, { end: false });
+    process.stdin.pipe(socket); // stdin EOF → socket.end(): a half-close, the reply still comes
+    process.stdout.on('error', () => {
+      // The reader went away (EPIPE): nothing more to do.
+      socket.destroy();
+      finish(EXIT_OK);
+    });
+  });
+}

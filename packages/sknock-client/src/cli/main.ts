@@ -1,0 +1,52 @@
+#!/usr/bin/env node
+import { readFileSync } from 'node:fs';
+import { connectCommand } from './connect-command.js';
+import { csrCommand } from './csr-command.js';
+import { knockCommand } from './knock-command.js';
+import { EXIT_FAILED, EXIT_OK, EXIT_USAGE, MAIN_USAGE } from './usage.js';
+
+/** The `sknock` command: `knock`, `connect`, `csr`. */
+
+function version(): string {
+  const manifest = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string };
+  return manifest.version;
+}
+
+async function main(argv: readonly string[]): Promise<number> {
+  const [command, ...rest] = argv;
+  switch (command) {
+    case 'knock':
+      return knockCommand(rest);
+    case 'connect':
+      return connectCommand(rest);
+    case 'csr':
+      return csrCommand(rest);
+    case '--version':
+    case '-V':
+      process.stdout.write(`${version()}\n`);
+      return EXIT_OK;
+    case 'help':
+    case '--help':
+    case '-h':
+      process.stdout.write(`${MAIN_USAGE}\n`);
+      return EXIT_OK;
+    case undefined:
+      process.stderr.write(`${MAIN_USAGE}\n`);
+      return EXIT_USAGE;
+    default:
+      process.stderr.write(`sknock: unknown command ${JSON.stringify(command)}\nTry 'sknock --help'.\n`);
+      return EXIT_USAGE;
+  }
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    // `connect` leaves stdin open, so it exits; the others end on their own once output is flushed.
+    if (process.argv[2] === 'connect') process.exit(code);
+    process.exitCode = code;
+  },
+  (err: unknown) => {
+    process.stderr.write(`sknock: ${(err as Error)?.stack ?? String(err)}\n`);
+    process.exit(EXIT_FAILED);
+  },
+);
