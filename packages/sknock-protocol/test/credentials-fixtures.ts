@@ -22,7 +22,8 @@ export interface Fixtures {
   cleanup(): void;
 }
 
-export function makeFixtures(): Fixtures {
+/** Makes the credentials in a new temporary directory; `unusable: false` skips the RSA and P-384 ones. */
+export function makeFixtures({ unusable = true }: { unusable?: boolean } = {}): Fixtures {
   const dir = mkdtempSync(join(tmpdir(), 'sknock-credentials-'));
   const f: Fixtures = {
     dir,
@@ -42,6 +43,7 @@ export function makeFixtures(): Fixtures {
   // P-256 client: PKCS#8 key, certificate signed by the CA.
   f.openssl(['genpkey', '-algorithm', 'EC', '-pkeyopt', 'ec_paramgen_curve:P-256', '-out', 'client.key']);
   f.openssl(['req', '-x509', '-new', '-key', 'client.key', '-subj', '/CN=Credentials Test Client', '-CA', 'ca.pem', '-CAkey', 'ca.key', '-days', '2', '-out', 'client.pem']);
+  if (!unusable) return f;
   // Keys sKnock cannot use.
   f.openssl(['genpkey', '-algorithm', 'RSA', '-pkeyopt', 'rsa_keygen_bits:1024', '-out', 'rsa.key']);
   f.openssl(['req', '-x509', '-new', '-key', 'rsa.key', '-subj', '/CN=RSA', '-days', '2', '-out', 'rsa.pem']);
