@@ -2,7 +2,10 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash, createPrivateKey, createPublicKey, sign, verify, X509Certificate, type KeyObject } from 'node:crypto';
 import { encodePkcs12, loadCredentials, isSknockProtocolError, type SknockProtocolErrorCode } from '../src/index.js';
+import * as asn1js from 'asn1js';
+import { encodeMacData } from '../src/credentials/mac.js';
 import { buildPkcs12 } from '../src/credentials/pkcs12-encode.js';
+import { bmpPassword } from '../src/credentials/pkcs12-kdf.js';
 import { exportPkcs12, makeFixtures, opensslInfo, opensslSubject, PASSWORD, type Fixtures } from './credentials-fixtures.js';
 
 let f: Fixtures;
@@ -169,6 +172,67 @@ describe('loadCredentials({ pfx }) with files from openssl pkcs12 -export', () =
     await rejectsWith(loadCredentials(null as never), 'ERR_SKNOCK_INVALID_ARGUMENT', /options/);
     await rejectsWith(loadCredentials({} as never), 'ERR_SKNOCK_INVALID_ARGUMENT', /pfx/);
     await rejectsWith(loadCredentials({ pfx: pfx['modern'] as Buffer, passphrase: PASSWORD, key: 'x' } as never), 'ERR_SKNOCK_INVALID_ARGUMENT', /not both/);
+  });
+});
+
+/** Every constructed element of `node` in indefinite-length form (X.690 §8.1.3.6). */
+function indefinite(node: asn1js.AsnType): void {
+  if (!node.idBlock.isConstructed) return;
+  node.lenBlock.isIndefiniteForm = true;
+  for (const child of (node.valueBlock as { value?: asn1js.AsnType[] }).value ?? []) indefinite(child);
+}
+
+/** `bytes` as a constructed, indefinite-length string of 50-byte segments with the given tag. */
+function segmented(bytes: Uint8Array, idBlock: { tagClass: number; tagNumber: number }): asn1js.Constructed {
+  const value: asn1js.OctetString[] = [];
+  for (let i = 0; i < bytes.length; i += 50) value.push(new asn1js.OctetString({ valueHex: bytes.subarray(i, i + 50) }));
+  return new asn1js.Constructed({ idBlock, lenBlock: { isIndefiniteForm: true }, value });
+}
+
+/**
+ * A BER form of a DER PKCS#12 file, as some other tools write: indefinite lengths throughout,
+ * the contents and the encrypted bags as segmented OCTET STRINGs; the MAC recomputed over the
+ * new AuthenticatedSafe encoding.
+ */
+function toBer(der: Uint8Array, passphrase: string): Uint8Array {
+  const pfxNode = asn1js.fromBER(der).result as asn1js.Sequence;
+  const [, authSafeInfo] = pfxNode.valueBlock.value as [asn1js.Integer, asn1js.Sequence];
+  const explicitContent = authSafeInfo.valueBlock.value[1] as asn1js.Constructed;
+  const authSafe = asn1js.fromBER((explicitContent.valueBlock.value[0] as asn1js.OctetString).getValue()).result as asn1js.Sequence;
+  for (const info of authSafe.valueBlock.value as asn1js.Sequence[]) {
+    const [type, content] = info.valueBlock.value as [asn1js.ObjectIdentifier, asn1js.Constructed];
+    if (type.getValue() !== '1.2.840.113549.1.7.6') continue;
+    const encryptedContentInfo = (content.valueBlock.value[0] as asn1js.Sequence).valueBlock.value[1] as asn1js.Sequence;
+    const encrypted = encryptedContentInfo.valueBlock.value[2] as asn1js.Primitive;
+    encryptedContentInfo.valueBlock.value[2] = segmented(encrypted.valueBlock.valueHexView, { tagClass: 3, tagNumber: 0 });
+  }
+  indefinite(authSafe);
+  const authSafeBer = new Uint8Array(authSafe.toBER());
+  explicitContent.valueBlock.value[0] = segmented(authSafeBer, { tagClass: 1, tagNumber: 4 });
+  pfxNode.valueBlock.value[2] = encodeMacData('sha256', bmpPassword(passphrase), 16, authSafeBer);
+  pfxNode.lenBlock.isIndefiniteForm = true;
+  authSafeInfo.lenBlock.isIndefiniteForm = true;
+  explicitContent.lenBlock.isIndefiniteForm = true;
+  return new Uint8Array(pfxNode.toBER());
+}
+
+describe('BER input', () => {
+  test('indefinite lengths and segmented OCTET STRINGs load (and openssl reads the same file)', async () => {
+    const der = await encodePkcs12({ privateKey: clientKey, certificate: clientDer, caCertificates: [caDer], passphrase: PASSWORD, iterations: 16 });
+    const ber = toBer(der, PASSWORD);
+    assert.equal(ber[1], 0x80, 'outer SEQUENCE has an indefinite length');
+    assert.notDeepEqual(ber, der);
+    f.write('ber.pfx', ber);
+    const layout = f.openssl(['asn1parse', '-inform', 'DER', '-in', 'ber.pfx']).toString();
+    assert.match(layout, /l=inf\s+cons: SEQUENCE[\s\S]*cons: OCTET STRING/);
+    const inner = f.openssl(['asn1parse', '-inform', 'DER', '-in', 'ber.pfx', '-strparse', String(/^\s*(\d+):.*cons: OCTET STRING/m.exec(layout)?.[1])]).toString();
+    assert.match(inner, /l=inf\s+cons: cont \[ 0 \]\s*\n.*prim: OCTET STRING/);
+    assert.match(opensslInfo(f, 'ber.pfx', PASSWORD, false), /MAC: sha256, Iteration 16[\s\S]*Certificate bag[\s\S]*Shrouded Keybag/);
+    const c = await loadCredentials({ pfx: ber, passphrase: PASSWORD });
+    assert.deepEqual(c.certificate, clientDer);
+    assert.deepEqual(c.caCertificates, [caDer]);
+    assertClientKey(c.privateKey);
+    await rejectsWith(loadCredentials({ pfx: ber, passphrase: 'wrong' }), 'ERR_SKNOCK_BAD_PASSPHRASE');
   });
 });
 

@@ -135,8 +135,8 @@ function readContentInfo(node: Asn1Node, collector: Collector, what: string): vo
     // EncryptedData ::= SEQUENCE { version, EncryptedContentInfo, unprotectedAttrs [1] OPTIONAL }
     // EncryptedContentInfo ::= SEQUENCE { contentType, contentEncryptionAlgorithm, encryptedContent [0] IMPLICIT OPTIONAL }
     const [versionNode, infoNode] = sequence(content, `${what} EncryptedData`, 2, 3);
-    const version = integer(versionNode, `${what} EncryptedData version`, 0, 2);
-    if (version < ENCRYPTED_DATA_VERSION) throw malformed(what, 'EncryptedData version');
+    // RFC 2315 §13 writes version 0; RFC 5652 §8 allows 2 with unprotected attributes.
+    integer(versionNode, `${what} EncryptedData version`, ENCRYPTED_DATA_VERSION, 2);
     const [, algorithmNode, encryptedNode] = sequence(infoNode, `${what} EncryptedContentInfo`, 2, 3);
     if (encryptedNode === undefined) return;
     const algorithm = algorithmIdentifier(algorithmNode, `${what} encryption algorithm`);
