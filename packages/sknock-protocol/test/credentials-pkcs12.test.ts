@@ -71,6 +71,13 @@ describe('loadCredentials({ pfx }) with files from openssl pkcs12 -export', () =
     });
   }
 
+  test('a pfx that is a view into a larger buffer loads', async () => {
+    const bytes = pfx['legacy'] as Buffer;
+    const big = Buffer.concat([Buffer.alloc(37, 0x30), bytes, Buffer.alloc(11, 0x30)]);
+    const c = await loadCredentials({ pfx: big.subarray(37, 37 + bytes.length), passphrase: PASSWORD });
+    assert.deepEqual(c.certificate, clientDer);
+  });
+
   test('the openssl files are of the kinds the tests claim', () => {
     assert.match(opensslInfo(f, 'legacy.pfx', PASSWORD, true), /MAC: sha1[\s\S]*pbeWithSHA1And40BitRC2-CBC[\s\S]*pbeWithSHA1And3-KeyTripleDES-CBC/);
     assert.match(opensslInfo(f, 'modern.pfx', PASSWORD, false), /MAC: sha256[\s\S]*PBES2, PBKDF2, AES-256-CBC/);
