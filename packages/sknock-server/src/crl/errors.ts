@@ -1,0 +1,24 @@
+/**
+ * Why a CRL was not taken. Stable codes; messages are for the log.
+ */
+export type SknockCrlErrorCode =
+  /** Not DER/PEM of an X.509 CRL (RFC 5280 §5.1), or a field out of place. */
+  | 'ERR_SKNOCK_CRL_MALFORMED'
+  /** A CRL this server cannot use: delta CRL, unknown critical extension, unsupported signature algorithm. */
+  | 'ERR_SKNOCK_CRL_UNSUPPORTED'
+  /** Its signature does not verify with any trusted CA certificate. */
+  | 'ERR_SKNOCK_CRL_SIGNATURE'
+  /** Older than the CRL in force (thisUpdate or CRL number). */
+  | 'ERR_SKNOCK_CRL_OLDER'
+  /** Download failed: network error, timeout, HTTP status, too large. */
+  | 'ERR_SKNOCK_CRL_FETCH';
+
+export class SknockCrlError extends Error {
+  readonly code: SknockCrlErrorCode;
+
+  constructor(code: SknockCrlErrorCode, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'SknockCrlError';
+    this.code = code;
+  }
+}
