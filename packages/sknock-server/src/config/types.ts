@@ -1,3 +1,4 @@
+import type { Credentials } from '@sknock/protocol';
 import type { FirewallPolicy, PortSpec } from '../firewall/backend.js';
 
 /**
@@ -23,10 +24,15 @@ export interface ServerConfig {
   readonly crlUrl?: string;
   /** requireCrl (false): refuse knocks until a CRL verifies. */
   readonly requireCrl: boolean;
-  /** serverPFXFile. */
-  readonly serverPfxFile: string;
-  /** PFXPasswd or the contents of PFXPasswdFile (never logged). */
-  readonly pfxPassword: string;
+  /**
+   * serverPFXFile (absolute). Set whenever `credentials` is not: a config file always has it;
+   * a library caller may give in-memory `credentials` instead.
+   */
+  readonly serverPfxFile?: string;
+  /** PFXPasswd or the contents of PFXPasswdFile (never logged). Set whenever `serverPfxFile` is. */
+  readonly pfxPassword?: string;
+  /** In-memory server credentials (library only), instead of serverPfxFile + pfxPassword. */
+  readonly credentials?: Credentials;
   /** caFile: further trusted CA or intermediate certificates, or undefined. */
   readonly caFile?: string;
   /** firewallPolicy (none). */

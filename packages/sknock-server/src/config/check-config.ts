@@ -1,0 +1,95 @@
+import { X509Certificate } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import { isSknockProtocolError, loadCredentials, readCertificates } from '@sknock/protocol';
+import { parseCrl } from '../crl/parse-crl.js';
+import { findCrlSigner } from '../crl/verify-crl.js';
+import { readConfigFileDetailed } from './load-config.js';
+import type { ServerConfig } from './types.js';
+
+/**
+ * `sknock-server check-config`: every problem of a config file, without starting anything.
+ * Beyond `loadConfigFile` it opens the PKCS#12 file with the password, reads caFile, and
+ * parses crlFile and checks its signature against the CA.
+ */
+
+export interface ConfigCheckResult {
+  /** True when the daemon would start with this file. */
+  readonly ok: boolean;
+  /** Each a full sentence naming the key, the file and the line. */
+  readonly problems: string[];
+  /** Worth knowing, not fatal (no CRL yet, stale CRL, …). */
+  readonly warnings: string[];
+  /** The resolved configuration, when the file itself is valid. */
+  readonly config?: ServerConfig;
+}
+
+export async function checkConfig(path: string, options: { now?: number } = {}): Promise<ConfigCheckResult> {
+  const now = options.now ?? Date.now();
+  const result = await readConfigFileDetailed(path);
+  const problems = result.problems.map((p) => p.message);
+  const warnings = [...result.warnings];
+  const values = result.partial as Partial<Record<string, unknown>>;
+  const file = result.file;
+
+  // The server's PKCS#12 with its password.
+  const caCertificates: Uint8Array[] = [];
+  const pfxFile = values['serverPfxFile'] as string | undefined;
+  const password = values['pfxPassword'] as string | undefined;
+  if (pfxFile !== undefined && password !== undefined) {
+    try {
+      const credentials = await loadCredentials({ pfx: new Uint8Array(await readFile(pfxFile)), passphrase: password });
+      const key = credentials.privateKey;
+      if (key.asymmetricKeyType !== 'ec' || key.asymmetricKeyDetails?.namedCurve !== 'prime256v1') {
+        problems.push(`serverPFXFile ${pfxFile} in ${file}: its key is not EC P-256, which knocks are encrypted to`);
+      }
+      caCertificates.push(...credentials.caCertificates);
+      const serverCert = new X509Certificate(credentials.certificate);
+      if (Date.parse(serverCert.validTo) < now) warnings.push(`the server certificate in serverPFXFile ${pfxFile} expired on ${serverCert.validTo}`);
+    } catch (err) {
+      const why = isSknockProtocolError(err, 'ERR_SKNOCK_BAD_PASSPHRASE')
+        ? 'does not open with the password that PFXPasswd / PFXPasswdFile gives'
+        : `cannot be used: ${(err as Error).message}`;
+      problems.push(`serverPFXFile ${pfxFile} in ${file} ${why}`);
+    }
+  }
+
+  // caFile: further trusted CA or intermediate certificates.
+  const caFile = values['caFile'] as string | undefined;
+  if (caFile !== undefined) {
+    try {
+      caCertificates.push(...readCertificates(new Uint8Array(await readFile(caFile)), `caFile ${caFile}`));
+    } catch (err) {
+      problems.push(`caFile ${caFile} in ${file} cannot be used: ${(err as Error).message}`);
+    }
+  }
+  if (pfxFile !== undefined && password !== undefined && caCertificates.length === 0 && !problems.some((p) => p.startsWith(`serverPFXFile ${pfxFile}`))) {
+    problems.push(`no CA certificate: serverPFXFile ${pfxFile} holds none and no caFile is set in ${file}, so no client certificate could be verified`);
+  }
+
+  // crlFile: parses, and is signed by the CA.
+  const crlFile = values['crlFile'] as string | undefined;
+  if (crlFile !== undefined) {
+    let bytes: Uint8Array | undefined;
+    try {
+      bytes = new Uint8Array(await readFile(crlFile));
+    } catch {
+      // missing: already a warning from the file check
+    }
+    if (bytes !== undefined) {
+      try {
+        const crl = parseCrl(bytes);
+        const issuers = caCertificates.map((der) => new X509Certificate(der));
+        if (issuers.length > 0 && findCrlSigner(crl, issuers) === undefined) {
+          problems.push(`crlFile ${crlFile} in ${file}: its signature does not verify with the CA certificate (a CRL of another CA?)`);
+        }
+        if (crl.nextUpdate !== undefined && crl.nextUpdate.getTime() < now) {
+          warnings.push(`crlFile ${crlFile} is stale: its nextUpdate ${crl.nextUpdate.toISOString()} has passed`);
+        }
+      } catch (err) {
+        problems.push(`crlFile ${crlFile} in ${file} is not a usable CRL: ${(err as Error).message}`);
+      }
+    }
+  }
+
+  return { ok: problems.length === 0, problems, warnings, ...(problems.length === 0 && result.config ? { config: result.config } : {}) };
+}

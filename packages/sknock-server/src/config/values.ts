@@ -1,0 +1,133 @@
+import { isIP } from 'node:net';
+import type { PortSpec } from '../firewall/backend.js';
+
+/**
+ * Value readers shared by `config.ini` (text) and the library options (typed values, or text).
+ * Each returns the value or throws `ValueProblem` whose message completes
+ * "`<key> = <value> in <file> line <n>` …".
+ */
+
+export class ValueProblem extends Error {
+  override readonly name = 'ValueProblem';
+}
+
+/** A reader: raw text or typed value in, validated value out. `undefined` means "not set". */
+export type ValueReader<T> = (raw: unknown) => T | undefined;
+
+function describeType(raw: unknown): string {
+  return raw === null ? 'null' : Array.isArray(raw) ? 'an array' : `a ${typeof raw}`;
+}
+
+export function integer(min: number, max: number): ValueReader<number> {
+  return (raw) => {
+    let n: number;
+    if (typeof raw === 'number') {
+      n = raw;
+    } else if (typeof raw === 'string') {
+      if (!/^[+-]?\d+$/.test(raw)) throw new ValueProblem(`must be a whole number from ${min} to ${max}`);
+      n = Number(raw);
+    } else {
+      throw new ValueProblem(`must be a whole number from ${min} to ${max}, not ${describeType(raw)}`);
+    }
+    if (!Number.isInteger(n) || n < min || n > max) throw new ValueProblem(`must be a whole number from ${min} to ${max}`);
+    return n;
+  };
+}
+
+const TRUE_WORDS = new Set(['true', 'yes', 'on', '1']);
+const FALSE_WORDS = new Set(['false', 'no', 'off', '0']);
+
+export const boolean: ValueReader<boolean> = (raw) => {
+  if (typeof raw === 'boolean') return raw;
+  if (typeof raw === 'string') {
+    const w = raw.toLowerCase();
+    if (TRUE_WORDS.has(w)) return true;
+    if (FALSE_WORDS.has(w)) return false;
+  }
+  throw new ValueProblem('must be a boolean: true/false, yes/no, on/off or 1/0');
+};
+
+export function oneOf<const T extends string>(values: readonly T[]): ValueReader<T> {
+  return (raw) => {
+    if (typeof raw === 'string') {
+      const w = raw.toLowerCase();
+      const found = values.find((v) => v === w);
+      if (found !== undefined) return found;
+    }
+    throw new ValueProblem(`must be one of ${values.join(', ')}`);
+  };
+}
+
+/** Any string, taken as it is (a password). Never echoed in messages. */
+export const secretString: ValueReader<string> = (raw) => {
+  if (typeof raw !== 'string') throw new ValueProblem(`must be a string, not ${describeType(raw)}`);
+  return raw;
+};
+
+/** A file path; empty text means "not set". Made absolute by the caller. */
+export const path: ValueReader<string> = (raw) => {
+  if (typeof raw !== 'string') throw new ValueProblem(`must be a file path, not ${describeType(raw)}`);
+  if (raw === '') return undefined;
+  if (raw.includes('\0')) throw new ValueProblem('must be a file path (it holds a NUL character)');
+  if (/^(['"]).*\1$/.test(raw)) throw new ValueProblem('must be a file path without quotes around it');
+  return raw;
+};
+
+/** An http or https URL; empty text means "not set". */
+export const httpUrl: ValueReader<string> = (raw) => {
+  if (typeof raw !== 'string') throw new ValueProblem(`must be an http or https URL, not ${describeType(raw)}`);
+  if (raw === '') return undefined;
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    throw new ValueProblem('must be an http or https URL (it does not parse as a URL)');
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new ValueProblem(`must be an http or https URL, not ${url.protocol}`);
+  return url.href;
+};
+
+/** An IPv4 or IPv6 address literal (no host names: the daemon binds before any resolver is wanted). */
+export const ipAddress: ValueReader<string> = (raw) => {
+  if (typeof raw !== 'string' || isIP(raw) === 0) throw new ValueProblem('must be an IPv4 or IPv6 address such as :: or 0.0.0.0');
+  return raw;
+};
+
+/**
+ * `tcp/22, udp/53` (comma- or space-separated, case-insensitive); empty text or `none` turns
+ * the list off. Also takes an array of `{ protocol, port }` or of such strings.
+ */
+export const portList: ValueReader<readonly PortSpec[]> = (raw) => {
+  const items: unknown[] =
+    typeof raw === 'string'
+      ? raw.trim().toLowerCase() === 'none'
+        ? []
+        : raw.split(/[\s,]+/).filter((s) => s !== '')
+      : Array.isArray(raw)
+        ? raw
+        : (() => {
+            throw new ValueProblem(`must be a list such as "tcp/22, udp/53", not ${describeType(raw)}`);
+          })();
+  const out: PortSpec[] = [];
+  for (const item of items) {
+    const spec = readPortSpec(item);
+    if (!out.some((p) => p.protocol === spec.protocol && p.port === spec.port)) out.push(spec);
+  }
+  return Object.freeze(out);
+};
+
+function readPortSpec(item: unknown): PortSpec {
+  if (typeof item === 'string') {
+    const m = /^(tcp|udp)\/(\d{1,5})$/i.exec(item);
+    const port = m ? Number(m[2]) : NaN;
+    if (!m || port < 1 || port > 65_535) throw new ValueProblem(`has '${item}'; each entry must be tcp/N or udp/N with N from 1 to 65535`);
+    return { protocol: (m[1] as string).toLowerCase() as 'tcp' | 'udp', port };
+  }
+  if (typeof item === 'object' && item !== null) {
+    const { protocol, port } = item as { protocol?: unknown; port?: unknown };
+    if ((protocol === 'tcp' || protocol === 'udp') && typeof port === 'number' && Number.isInteger(port) && port >= 1 && port <= 65_535) {
+      return { protocol, port };
+    }
+  }
+  throw new ValueProblem('must list entries tcp/N or udp/N (or { protocol, port } objects) with N from 1 to 65535');
+}

@@ -1,0 +1,96 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { encodePem } from '@sknock/protocol';
+import { createCa, createCrl, encodeCrlPem, issueServerCertificate } from '../src/ca/index.js';
+import { checkConfig } from '../src/config/index.js';
+
+/** A folder with a real server PKCS#12 (password "right"), its CA in PEM and a CRL of that CA. */
+async function site(): Promise<{ dir: string; done(): void; write(name: string, data: string | Uint8Array): string }> {
+  const dir = mkdtempSync(join(tmpdir(), 'sknock-check-'));
+  const ca = await createCa({ name: 'Check CA' });
+  const other = await createCa({ name: 'Other CA' });
+  const server = await issueServerCertificate(ca, { name: 'knock.example.org', pkcs12: { passphrase: 'right' } });
+  const write = (name: string, data: string | Uint8Array): string => {
+    const p = join(dir, name);
+    writeFileSync(p, data);
+    return p;
+  };
+  write('server.pfx', server.pfx as Uint8Array);
+  write('ca.pem', encodePem('CERTIFICATE', ca.certificate));
+  write('crl.pem', encodeCrlPem(await createCrl(ca, { revoked: [], crlNumber: 1 })));
+  write('other-crl.der', await createCrl(other, { revoked: [], crlNumber: 1 }));
+  write('stale-crl.der', await createCrl(ca, { revoked: [], crlNumber: 1, thisUpdate: new Date(Date.now() - 20 * 86_400_000), nextUpdate: new Date(Date.now() - 86_400_000) }));
+  write('garbage.pem', '-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n');
+  return { dir, write, done: () => rmSync(dir, { recursive: true, force: true }) };
+}
+
+test('checkConfig: a good site is ok', async () => {
+  const s = await site();
+  try {
+    const r = await checkConfig(s.write('config.ini', '[DEFAULT]\nserverPFXFile = server.pfx\nPFXPasswd = right\ncaFile = ca.pem\ncrlFile = crl.pem\n'));
+    assert.deepEqual(r.problems, []);
+    assert.equal(r.ok, true);
+    assert.equal(r.config?.crlFile, join(s.dir, 'crl.pem'));
+  } finally {
+    s.done();
+  }
+});
+
+test('checkConfig: wrong PKCS#12 password, without showing the password', async () => {
+  const s = await site();
+  try {
+    const r = await checkConfig(s.write('config.ini', '[DEFAULT]\nserverPFXFile = server.pfx\nPFXPasswd = wrong-pw\n'));
+    assert.equal(r.ok, false);
+    assert.equal(r.problems.length, 1, r.problems.join('\n'));
+    assert.match(r.problems[0] as string, /^serverPFXFile .*server\.pfx in .*config\.ini does not open with the password that PFXPasswd \/ PFXPasswdFile gives$/);
+    assert.doesNotMatch(r.problems.join('\n'), /wrong-pw/);
+  } finally {
+    s.done();
+  }
+});
+
+test('checkConfig: a CRL of another CA, a stale CRL, an unreadable caFile', async () => {
+  const s = await site();
+  try {
+    const other = await checkConfig(s.write('a.ini', '[DEFAULT]\nserverPFXFile = server.pfx\nPFXPasswd = right\ncrlFile = other-crl.der\n'));
+    assert.equal(other.ok, false);
+    assert.match(other.problems.join('\n'), /crlFile .*other-crl\.der in .*a\.ini: its signature does not verify with the CA certificate/);
+
+    const stale = await checkConfig(s.write('b.ini', '[DEFAULT]\nserverPFXFile = server.pfx\nPFXPasswd = right\ncrlFile = stale-crl.der\n'));
+    assert.equal(stale.ok, true, stale.problems.join('\n'));
+    assert.match(stale.warnings.join('\n'), /crlFile .*stale-crl\.der is stale/);
+
+    const badCa = await checkConfig(s.write('c.ini', '[DEFAULT]\nserverPFXFile = server.pfx\nPFXPasswd = right\ncaFile = garbage.pem\n'));
+    assert.equal(badCa.ok, false);
+    assert.match(badCa.problems.join('\n'), /^caFile .*garbage\.pem in .*c\.ini cannot be used: /m);
+
+    const notCrl = await checkConfig(s.write('d.ini', '[DEFAULT]\nserverPFXFile = server.pfx\nPFXPasswd = right\ncrlFile = ca.pem\n'));
+    assert.match(notCrl.problems.join('\n'), /crlFile .*ca\.pem in .*d\.ini is not a usable CRL: PEM text holds no "X509 CRL"/);
+  } finally {
+    s.done();
+  }
+});
+
+test('checkConfig: reports every problem at once, file and PKCS#12 together', async () => {
+  const s = await site();
+  try {
+    const r = await checkConfig(s.write('config.ini', '[DEFAULT]\nserverPFXFile = server.pfx\nPFXPasswd = nope\nknockPort = http\nSIGNATURE_SIZE = 71\nfoo = bar\n'));
+    assert.equal(r.ok, false);
+    assert.equal(r.problems.length, 4, r.problems.join('\n'));
+    assert.match(r.problems[0] as string, /knockPort .* line 4/);
+    assert.match(r.problems[1] as string, /SIGNATURE_SIZE .* line 5/);
+    assert.match(r.problems[2] as string, /unknown key 'foo' .* line 6/);
+    assert.match(r.problems[3] as string, /serverPFXFile .* does not open with the password/);
+    assert.match(r.warnings.join('\n'), /neither crlFile nor crlUrl is set: revocation cannot be checked/);
+  } finally {
+    s.done();
+  }
+});
+
+test('checkConfig: a missing config file is one problem, not a throw', async () => {
+  const r = await checkConfig('/nonexistent/sknock/config.ini');
+  assert.deepEqual(r, { ok: false, problems: ['config file /nonexistent/sknock/config.ini does not exist'], warnings: [] });
+});
