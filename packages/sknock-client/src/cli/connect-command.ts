@@ -2,7 +2,6 @@ import { connect, type Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import { SknockClientError } from '../errors.js';
-import { loadKnocker } from '../knocker.js';
 import { validateKnockOptions } from '../options.js';
 import { KNOCK_ARG_OPTIONS, knockOptionsFromArgs, parsePortArg, type KnockArgValues } from './args.js';
 import { describeError } from './errors.js';
@@ -41,6 +40,8 @@ export async function connectCommand(args: readonly string[]): Promise<number> {
     const started = performance.now();
     const options = await knockOptionsFromArgs(host, port, v);
     const { knocker: knockerOptions, target } = validateKnockOptions({ ...options, signal: sigint.signal });
+    // Loaded after the arguments parse: usage errors and --help stay fast.
+    const { loadKnocker } = await import('../knocker.js');
     const knocker = await loadKnocker(knockerOptions);
     const outcome = await knocker.run(target, started, { keepSocket: true });
     socket = outcome.socket ?? (await connectAfterKnock(outcome.address, port, started + target.timeout - performance.now()));

@@ -1,7 +1,6 @@
 import { writeFile } from 'node:fs/promises';
 import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
-import { loadKnocker } from '../knocker.js';
 import { validateKnockOptions } from '../options.js';
 import { KNOCK_ARG_OPTIONS, knockOptionsFromArgs, parsePortArg, type KnockArgValues } from './args.js';
 import { describeError } from './errors.js';
@@ -37,6 +36,8 @@ export async function knockCommand(args: readonly string[]): Promise<number> {
     const started = performance.now();
     const options = await knockOptionsFromArgs(host, port, v);
     const { knocker: knockerOptions, target } = validateKnockOptions({ ...options, signal: sigint.signal });
+    // Loaded after the arguments parse: usage errors and --help stay fast.
+    const { loadKnocker } = await import('../knocker.js');
     const knocker = await loadKnocker(knockerOptions);
 
     if (v['dry-run'] === true) {

@@ -1,7 +1,6 @@
 #!/usr/bin/env node
 import { readFileSync } from 'node:fs';
 import { connectCommand } from './connect-command.js';
-import { csrCommand } from './csr-command.js';
 import { knockCommand } from './knock-command.js';
 import { EXIT_FAILED, EXIT_OK, EXIT_USAGE, MAIN_USAGE } from './usage.js';
 
@@ -20,7 +19,8 @@ async function main(argv: readonly string[]): Promise<number> {
     case 'connect':
       return connectCommand(rest);
     case 'csr':
-      return csrCommand(rest);
+      // Loaded only here: @peculiar/x509 adds about 0.3 s to start-up.
+      return (await import('./csr-command.js')).csrCommand(rest);
     case '--version':
     case '-V':
       process.stdout.write(`${version()}\n`);
