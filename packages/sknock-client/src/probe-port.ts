@@ -1,11 +1,11 @@
 import { connect, type Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import type { IpFamily } from '@sknock/protocol';
-import { MAX_OUTSTANDING_PROBES, PROBE_FIRST_GAP_MS, PROBE_MAX_GAP_MS } from './constants.js';
+import { MAX_OUTSTANDING_PROBES, PROBE_FIRST_GAP_MS, PROBE_GAP_GROWTH, PROBE_MAX_GAP_MS } from './constants.js';
 
 /**
- * Polls a TCP port until it answers: probe connections start at once, then after gaps of
- * 1, 2, 4 … ms capped at 100 ms (constants.ts). A refused connection (RST) or any other
+ * Polls a TCP port until it answers: probe connections start at once, then after gaps
+ * growing from 1 ms by half each time, capped at 100 ms (constants.ts). A refused connection (RST) or any other
  * connect error means "not open yet"; a probe whose SYN goes unanswered (a DROP firewall)
  * stays waiting beside the newer ones, up to `MAX_OUTSTANDING_PROBES`, the oldest dropped
  * first. Every probe socket is destroyed, and closed, before this resolves.
@@ -76,7 +76,7 @@ export function pollPort(options: PollPortOptions): Promise<PollPortResult> {
         socket.destroy();
       });
       nextTimer = setTimeout(launch, gap);
-      gap = Math.min(gap * 2, PROBE_MAX_GAP_MS);
+      gap = Math.min(gap * PROBE_GAP_GROWTH, PROBE_MAX_GAP_MS);
     };
 
     const onAbort = (): void => finish({ outcome: 'aborted', probes });
