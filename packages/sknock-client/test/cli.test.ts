@@ -1,5 +1,5 @@
 import 'reflect-metadata';
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { createPublicKey, randomBytes } from 'node:crypto';
 import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -165,6 +165,38 @@ describe('sknock knock', () => {
       const human = await run(['knock', '127.0.0.1', '-p', String(port), '--knock-port', String(fake.knockPort), '--timeout', '0.2', '--retries', '0', ...pfxArgs()]);
       assert.equal(human.code, 1);
       assert.match(human.stderr, /did not open after 1 knock/);
+    } finally {
+      await fake.close();
+    }
+  });
+
+  test('prompts for the password on the terminal (a pty made by script(1)) without echo', async (t) => {
+    if (spawnSync('script', ['--version']).status !== 0) {
+      t.skip('script(1) from util-linux is not installed');
+      return;
+    }
+    const port = ports[0]!;
+    const fake = await FakeKnockServer.start({ host: '127.0.0.1', serverKey: server.privateKey, port });
+    try {
+      const args = [process.execPath, MAIN, 'knock', '127.0.0.1', '-p', String(port), '--knock-port', String(fake.knockPort), '--json',
+        '--pfx', f['client.pfx']!, '--server-cert', f['server.cer']!];
+      const command = args.map((a) => `'${a}'`).join(' ');
+      const child = spawn('script', ['-qec', command, '/dev/null'], { stdio: 'pipe' });
+      let out = '';
+      child.stdout.on('data', (c: Buffer) => {
+        const before = out;
+        out += c.toString();
+        if (!before.includes('Password for') && out.includes('Password for')) child.stdin.write('pfx pass\r');
+      });
+      const timer = setTimeout(() => child.kill('SIGKILL'), 15_000);
+      const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
+      clearTimeout(timer);
+      child.stdin.destroy();
+      assert.equal(code, 0, out);
+      assert.ok(!out.includes('pfx pass'), 'the password is not echoed');
+      const line = out.split(/\r?\n/).find((l) => l.startsWith('{'));
+      assert.ok(line !== undefined, out);
+      assert.equal((JSON.parse(line) as { verified: boolean }).verified, true);
     } finally {
       await fake.close();
     }
