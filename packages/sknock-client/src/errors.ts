@@ -29,7 +29,11 @@ export type SknockClientErrorCode =
   | 'ERR_SKNOCK_SEND_FAILED'
   /** Every knock was sent and the port never answered; `attempts` says how many knocks. */
   | 'ERR_SKNOCK_PORT_NOT_OPENED'
-  /** `timeout` ran out before all knocks could be sent (e.g. slow name resolution). */
+  /**
+   * `timeout` ran out before the first knock was sent (name resolution or finding the
+   * source address took too long). Once a knock has gone out, running out of time ends
+   * the last try and the call rejects with `ERR_SKNOCK_PORT_NOT_OPENED` instead.
+   */
   | 'ERR_SKNOCK_TIMEOUT'
   /** `signal` was aborted; `cause` is the signal's reason. */
   | 'ERR_SKNOCK_ABORTED';
