@@ -3,7 +3,8 @@ import { join, resolve } from 'node:path';
 import { encodePem, readCertificate, type PortGrant } from '@sknock/protocol';
 import { createCa, loadCa, type CertificateAuthority } from './authority.js';
 import { DAY_MS, DEFAULT_CRL_VALIDITY_DAYS } from './constants.js';
-import { createCrl, encodeCrlPem, type RevocationReason } from './crl.js';
+import { createCrl, encodeCrlPem } from './crl.js';
+import type { RevocationReason } from './revocation-reason.js';
 import { signCsr } from './csr.js';
 import { SknockCaError } from './errors.js';
 import { formatGrantSpec, parseGrantSpec } from './grant-spec.js';
@@ -39,8 +40,6 @@ import { checkDays, wholeSeconds } from './validity.js';
  * The folder and its subfolders are made 0700. Every write is atomic; changes take the
  * folder's lock file.
  */
-
-export const DEFAULT_CA_DIR = './sknock-ca';
 
 const INDEX_FORMAT = 'sknock-ca-index';
 const INDEX_VERSION = 1;

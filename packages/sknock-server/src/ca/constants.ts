@@ -32,8 +32,8 @@ export const DAY_MS = 86_400_000;
 
 /**
  * RFC 5280 §4.1.2.2: a serial is a positive INTEGER of at most 20 octets; CA/B Forum asks
- * for at least 64 random bits. Ours: 16 random octets with the top bit clear and the first
- * octet non-zero, so 121 to 127 random bits and always 16 content octets.
+ * for at least 64 random bits. Ours: 16 random octets, the first from 0x10 to 0x7f (positive,
+ * no leading zero): about 126 random bits, always 16 content octets and 32 hex digits.
  */
 export const SERIAL_LENGTH = 16;
 

@@ -3,6 +3,7 @@ import { checkCa, ECDSA_SHA256, issuerName, type CertificateAuthority } from './
 import { CRL_NUMBER_MAX, DAY_MS, DEFAULT_CRL_VALIDITY_DAYS, OID_CRL_NUMBER } from './constants.js';
 import { SknockCaError, invalidArgument } from './errors.js';
 import { signingKeyFor } from './keys.js';
+import { REVOCATION_REASONS, type RevocationReason } from './revocation-reason.js';
 import { normalizeSerial, serialToEvenHex } from './serial.js';
 import { wholeSeconds } from './validity.js';
 import { x509 } from './x509.js';
@@ -11,32 +12,6 @@ import { x509 } from './x509.js';
  * Certificate revocation lists (RFC 5280 §5): v2, signed ECDSA-SHA256 by the CA, with a
  * cRLNumber and the CA's authority key identifier; one entry per revoked serial.
  */
-
-/** RFC 5280 §5.3.1 reason codes, by name. */
-export const REVOCATION_REASONS = {
-  unspecified: 0,
-  keyCompromise: 1,
-  cACompromise: 2,
-  affiliationChanged: 3,
-  superseded: 4,
-  cessationOfOperation: 5,
-  certificateHold: 6,
-  removeFromCRL: 8,
-  privilegeWithdrawn: 9,
-  aACompromise: 10,
-} as const;
-
-export type RevocationReason = keyof typeof REVOCATION_REASONS;
-
-/** `key-compromise`, `KeyCompromise`, `keycompromise` → `keyCompromise`. */
-export function parseRevocationReason(text: string): RevocationReason {
-  const wanted = String(text).toLowerCase().replace(/[-_ ]/g, '');
-  const found = (Object.keys(REVOCATION_REASONS) as RevocationReason[]).find((r) => r.toLowerCase() === wanted);
-  if (found === undefined) {
-    throw invalidArgument(`revocation reason ${JSON.stringify(text)} is not one of ${Object.keys(REVOCATION_REASONS).join(', ')}`);
-  }
-  return found;
-}
 
 export interface RevokedEntry {
   /** Serial, hex (colons and `0x` allowed). */

@@ -59,7 +59,7 @@ function parseCsr(input: unknown): x509.Pkcs10CertificateRequest {
     return new x509.Pkcs10CertificateRequest(data);
   } catch (cause) {
     if (cause instanceof SknockCaError) throw cause;
-    throw invalidCsr('the certificate request is not a readable PKCS#10 request', cause);
+    throw invalidCsr('the certificate request is not a readable PKCS#10 request (PEM CERTIFICATE REQUEST or DER)', cause);
   }
 }
 

@@ -14,8 +14,10 @@ export type {
 } from './issue.js';
 export { signCsr } from './csr.js';
 export type { SignCsrOptions, SignedCsrCertificate } from './csr.js';
-export { createCrl, encodeCrlPem, parseRevocationReason, REVOCATION_REASONS } from './crl.js';
-export type { CreateCrlOptions, RevokedEntry, RevocationReason } from './crl.js';
+export { createCrl, encodeCrlPem } from './crl.js';
+export type { CreateCrlOptions, RevokedEntry } from './crl.js';
+export { parseRevocationReason, REVOCATION_REASONS } from './revocation-reason.js';
+export type { RevocationReason } from './revocation-reason.js';
 export { parseGrantSpec, formatGrantSpec } from './grant-spec.js';
 export { normalizeSerial } from './serial.js';
 export type { ValidityOptions } from './validity.js';

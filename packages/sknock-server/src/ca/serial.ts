@@ -7,10 +7,13 @@ import { invalidArgument } from './errors.js';
  * Written as lowercase hex without leading zeros, the way `normalizeSerial` reads them back.
  */
 
-/** A fresh random serial: 16 octets, top bit clear (positive), first octet non-zero. */
+/**
+ * A fresh random serial: 16 octets, the first from 0x10 to 0x7f (positive, and 32 hex digits
+ * with no leading zero, so the text is already canonical).
+ */
 export function randomSerial(): string {
   const bytes = randomBytes(SERIAL_LENGTH);
-  bytes[0] = ((bytes[0] as number) & 0x7f) | 0x01;
+  bytes[0] = 0x10 + ((bytes[0] as number) % 0x70);
   return bytes.toString('hex');
 }
 

@@ -37,7 +37,8 @@ export function checkDays(value: unknown, argument: string): number {
 
 /**
  * notBefore/notAfter from `options`, checked: notAfter after notBefore, and not after
- * `issuerNotAfter` (a certificate must not outlive its CA).
+ * `issuerNotAfter` (a certificate must not outlive its CA). A default lifetime is cut short
+ * at the CA's end; a lifetime asked for that goes past it is refused.
  */
 export function resolveValidity(
   options: ValidityOptions,
@@ -49,12 +50,17 @@ export function resolveValidity(
     throw invalidArgument('give validityDays or notAfter, not both');
   }
   const days = options.validityDays === undefined ? defaultDays : checkDays(options.validityDays, 'validityDays');
+  if (issuerNotAfter !== undefined && issuerNotAfter.getTime() <= now.getTime()) {
+    throw new SknockCaError('ERR_SKNOCK_CA_INVALID_VALIDITY', `the CA expired on ${issuerNotAfter.toISOString()}; it can issue nothing more`);
+  }
   const notBefore =
     options.notBefore === undefined
       ? wholeSeconds(new Date(now.getTime() - NOT_BEFORE_BACKDATE_SECONDS * 1000))
       : checkDate(options.notBefore, 'notBefore');
-  const notAfter =
+  let notAfter =
     options.notAfter === undefined ? wholeSeconds(new Date(now.getTime() + days * DAY_MS)) : checkDate(options.notAfter, 'notAfter');
+  const defaulted = options.validityDays === undefined && options.notAfter === undefined;
+  if (defaulted && issuerNotAfter !== undefined && notAfter.getTime() > issuerNotAfter.getTime()) notAfter = wholeSeconds(issuerNotAfter);
   if (notAfter.getTime() <= notBefore.getTime()) {
     throw new SknockCaError(
       'ERR_SKNOCK_CA_INVALID_VALIDITY',

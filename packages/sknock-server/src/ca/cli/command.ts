@@ -55,3 +55,6 @@ export const PASSPHRASE_HELP = [
   '  --legacy               write the PKCS#12 file in the legacy form (RC2-40/3DES, SHA-1 MAC)',
   '                         that OpenSSL 1.x and sKnock 1.0.0 read; default PBES2 (AES-256, SHA-256)',
 ].join('\n');
+
+/** The CA folder when `--dir` is not given. */
+export const DEFAULT_CA_DIR = './sknock-ca';

@@ -50,43 +50,53 @@ function promptHidden(io: PassphraseIo, prompt: string): Promise<string> {
   });
 }
 
+/** Asks for (or reads) the passphrase once the command is ready to use it. */
+export type PassphraseSource = (what: string) => Promise<string>;
+
 /**
- * The passphrase for a new PKCS#12 file named `what`. `command` names the command for usage
- * messages.
+ * Where the passphrase for a new PKCS#12 file will come from, checked before any work is
+ * done (bad usage is `UsageError`); calling the result reads or asks for it.
  */
-export async function newPassphrase(options: PassphraseOptions, what: string, command: string, io: PassphraseIo): Promise<string> {
+export function passphraseSource(options: PassphraseOptions, command: string, io: PassphraseIo): PassphraseSource {
   const file = options['passphrase-file'];
   const variable = options['passphrase-env'];
   if (file !== undefined && variable !== undefined) {
     throw new UsageError('give --passphrase-file or --passphrase-env, not both', command);
   }
-  let passphrase: string;
   if (file !== undefined) {
-    let text: string;
-    try {
-      text = await readFile(file, 'utf8');
-    } catch (cause) {
-      throw new SknockCaError('ERR_SKNOCK_CA_IO', `could not read the passphrase file ${file}: ${(cause as NodeJS.ErrnoException).code ?? cause}`, { cause });
-    }
-    passphrase = text.split(/\r?\n/, 1)[0] ?? '';
-    if (passphrase === '') throw new SknockCaError('ERR_SKNOCK_CA_PASSPHRASE', `the first line of the passphrase file ${file} is empty`);
-  } else if (variable !== undefined) {
-    const value = io.env[variable];
-    if (value === undefined || value === '') {
-      throw new SknockCaError('ERR_SKNOCK_CA_PASSPHRASE', `the environment variable ${variable} (from --passphrase-env) is not set or empty`);
-    }
-    passphrase = value;
-  } else if (io.input.isTTY === true && typeof io.input.setRawMode === 'function') {
-    passphrase = await promptHidden(io, `Passphrase for ${what}: `);
-    if (passphrase === '') throw new SknockCaError('ERR_SKNOCK_CA_PASSPHRASE', 'the passphrase is empty');
-    const again = await promptHidden(io, 'Same passphrase again: ');
-    if (again !== passphrase) throw new SknockCaError('ERR_SKNOCK_CA_PASSPHRASE', 'the two passphrases differ');
-  } else {
-    throw new UsageError(
-      'a passphrase is needed for the PKCS#12 file and standard input is not a terminal to ask for one: ' +
-        'give --passphrase-file FILE or --passphrase-env VARIABLE (passphrases are never taken from the command line)',
-      command,
-    );
+    return async () => {
+      let text: string;
+      try {
+        text = await readFile(file, 'utf8');
+      } catch (cause) {
+        throw new SknockCaError('ERR_SKNOCK_CA_IO', `could not read the passphrase file ${file}: ${(cause as NodeJS.ErrnoException).code ?? cause}`, { cause });
+      }
+      const passphrase = text.split(/\r?\n/, 1)[0] ?? '';
+      if (passphrase === '') throw new SknockCaError('ERR_SKNOCK_CA_PASSPHRASE', `the first line of the passphrase file ${file} is empty`);
+      return passphrase;
+    };
   }
-  return passphrase;
+  if (variable !== undefined) {
+    return async () => {
+      const value = io.env[variable];
+      if (value === undefined || value === '') {
+        throw new SknockCaError('ERR_SKNOCK_CA_PASSPHRASE', `the environment variable ${variable} (from --passphrase-env) is not set or empty`);
+      }
+      return value;
+    };
+  }
+  if (io.input.isTTY === true && typeof io.input.setRawMode === 'function') {
+    return async (what) => {
+      const passphrase = await promptHidden(io, `Passphrase for ${what}: `);
+      if (passphrase === '') throw new SknockCaError('ERR_SKNOCK_CA_PASSPHRASE', 'the passphrase is empty');
+      const again = await promptHidden(io, 'Same passphrase again: ');
+      if (again !== passphrase) throw new SknockCaError('ERR_SKNOCK_CA_PASSPHRASE', 'the two passphrases differ');
+      return passphrase;
+    };
+  }
+  throw new UsageError(
+    'a passphrase is needed for the PKCS#12 file and standard input is not a terminal to ask for one: ' +
+      'give --passphrase-file FILE or --passphrase-env VARIABLE (passphrases are never taken from the command line)',
+    command,
+  );
 }

@@ -1,6 +1,5 @@
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { isSknockProtocolError } from '@sknock/protocol';
 import { isSknockCaError, type SknockCaErrorCode } from '../errors.js';
 import type { CliIo, Command, CommandContext, OptionValues } from './command.js';
 import { crlCommand } from './commands/crl.js';
@@ -126,8 +125,8 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
       note(`${where}: ${err.message} (${err.code})`);
       return USAGE_CODES.has(err.code) ? EXIT_USAGE : EXIT_FAILED;
     }
-    if (isSknockProtocolError(err)) {
-      note(`${where}: ${err.message} (${err.code})`);
+    if (err instanceof Error && err.name === 'SknockProtocolError') {
+      note(`${where}: ${err.message} (${(err as Error & { code?: string }).code})`);
       return EXIT_FAILED;
     }
     note(`${where}: unexpected failure: ${(err as Error)?.stack ?? String(err)}`);

@@ -1,6 +1,6 @@
-import { CaStore } from '../../ca-store.js';
 import { COMMON_OPTIONS, DIR_HELP, type Command } from '../command.js';
 import { daysOption, dirOption } from '../options.js';
+import { openStore } from '../store.js';
 
 export const crlCommand: Command = {
   name: 'crl',
@@ -18,7 +18,7 @@ export const crlCommand: Command = {
   positionals: [0, 0],
   async run({ values, print }) {
     const days = daysOption(values, 'crl');
-    const store = await CaStore.open(dirOption(values));
+    const store = await openStore(dirOption(values));
     const crl = await store.createCrl(days === undefined ? {} : { days });
     print(`Signed CRL number ${crl.crlNumber} listing ${crl.revokedCount} revoked certificate${crl.revokedCount === 1 ? '' : 's'}`);
     print(`  thisUpdate  ${crl.thisUpdate.toISOString()}`);

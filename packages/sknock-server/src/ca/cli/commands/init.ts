@@ -1,6 +1,6 @@
-import { CaStore } from '../../ca-store.js';
 import { COMMON_OPTIONS, DIR_HELP, type Command } from '../command.js';
 import { daysOption, dirOption, requiredString } from '../options.js';
+import { initStore } from '../store.js';
 
 export const initCommand: Command = {
   name: 'init',
@@ -20,7 +20,7 @@ export const initCommand: Command = {
   async run({ values, print }) {
     const name = requiredString(values, 'name', 'init', '"Example Knock CA"');
     const days = daysOption(values, 'init');
-    const store = await CaStore.init(dirOption(values), { name, validityDays: days });
+    const store = await initStore(dirOption(values), { name, validityDays: days });
     print(`Made the CA "${store.ca.name}" in ${store.dir}`);
     print(`  serial      ${store.ca.serial}`);
     print(`  valid until ${store.ca.notAfter.toISOString()}`);

@@ -1,8 +1,8 @@
 import { formatGrantSpec } from '../../grant-spec.js';
-import { CaStore } from '../../ca-store.js';
 import { COMMON_OPTIONS, DIR_HELP, PASSPHRASE_HELP, PASSPHRASE_OPTIONS, type Command } from '../command.js';
 import { daysOption, dirOption, flag, grantOptions, requiredString } from '../options.js';
-import { newPassphrase } from '../passphrase.js';
+import { passphraseSource } from '../passphrase.js';
+import { openStore } from '../store.js';
 
 export const issueClientCommand: Command = {
   name: 'issue-client',
@@ -38,8 +38,9 @@ export const issueClientCommand: Command = {
     const name = requiredString(values, 'name', 'issue-client', 'alice');
     const grants = grantOptions(values, 'issue-client');
     const days = daysOption(values, 'issue-client');
-    const store = await CaStore.open(dirOption(values));
-    const passphrase = await newPassphrase(values, `clients/${name}.pfx`, 'issue-client', io);
+    const askPassphrase = passphraseSource(values, 'issue-client', io);
+    const store = await openStore(dirOption(values));
+    const passphrase = await askPassphrase(`clients/${name}.pfx`);
     const { entry, paths, datagramLength } = await store.issueClient({
       name,
       grants,

@@ -1,7 +1,7 @@
-import { CaStore } from '../../ca-store.js';
 import { COMMON_OPTIONS, DIR_HELP, PASSPHRASE_HELP, PASSPHRASE_OPTIONS, type Command } from '../command.js';
 import { daysOption, dirOption, flag, requiredString } from '../options.js';
-import { newPassphrase } from '../passphrase.js';
+import { passphraseSource } from '../passphrase.js';
+import { openStore } from '../store.js';
 
 export const issueServerCommand: Command = {
   name: 'issue-server',
@@ -25,8 +25,9 @@ export const issueServerCommand: Command = {
   async run({ values, io, print }) {
     const name = requiredString(values, 'name', 'issue-server', 'knock.example.org');
     const days = daysOption(values, 'issue-server');
-    const store = await CaStore.open(dirOption(values));
-    const passphrase = await newPassphrase(values, `servers/${name}.pfx`, 'issue-server', io);
+    const askPassphrase = passphraseSource(values, 'issue-server', io);
+    const store = await openStore(dirOption(values));
+    const passphrase = await askPassphrase(`servers/${name}.pfx`);
     const { entry, paths } = await store.issueServer({
       name,
       validityDays: days,

@@ -1,6 +1,6 @@
-import { CaStore } from '../../ca-store.js';
 import { COMMON_OPTIONS, DIR_HELP, type Command } from '../command.js';
 import { dirOption, flag } from '../options.js';
+import { openStore } from '../store.js';
 
 export const listCommand: Command = {
   name: 'list',
@@ -17,7 +17,7 @@ export const listCommand: Command = {
   options: { ...COMMON_OPTIONS, json: { type: 'boolean' } },
   positionals: [0, 0],
   async run({ values, print }) {
-    const store = await CaStore.open(dirOption(values));
+    const store = await openStore(dirOption(values));
     const entries = store.list();
     if (flag(values, 'json')) {
       print(JSON.stringify(entries, null, 2));

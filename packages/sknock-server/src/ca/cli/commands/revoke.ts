@@ -1,10 +1,9 @@
 import { readFile, stat } from 'node:fs/promises';
-import { CaStore } from '../../ca-store.js';
-import { parseRevocationReason, REVOCATION_REASONS } from '../../crl.js';
+import { parseRevocationReason, REVOCATION_REASONS } from '../../revocation-reason.js';
 import { isSknockCaError, SknockCaError } from '../../errors.js';
-import { normalizeSerial } from '../../serial.js';
 import { COMMON_OPTIONS, DIR_HELP, type Command } from '../command.js';
 import { dirOption, stringOption } from '../options.js';
+import { openStore } from '../store.js';
 import { UsageError } from '../usage-error.js';
 
 async function isFile(path: string): Promise<boolean> {
@@ -41,7 +40,8 @@ export const revokeCommand: Command = {
       if (isSknockCaError(err)) throw new UsageError(err.message, 'revoke');
       throw err;
     }
-    const store = await CaStore.open(dirOption(values));
+    const store = await openStore(dirOption(values));
+    const { normalizeSerial } = await import('../../serial.js');
     let serial: string;
     if (await isFile(target)) {
       let bytes: Buffer;

@@ -1,12 +1,11 @@
 import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
-import { encodePem } from '@sknock/protocol';
-import { CaStore } from '../../ca-store.js';
 import { SknockCaError } from '../../errors.js';
 import { formatGrantSpec } from '../../grant-spec.js';
 import { PUBLIC_FILE_MODE, writeFileAtomic } from '../../store-files.js';
 import { COMMON_OPTIONS, DIR_HELP, type Command } from '../command.js';
 import { daysOption, dirOption, flag, grantOptions, stringOption } from '../options.js';
+import { openStore } from '../store.js';
 
 export const signCsrCommand: Command = {
   name: 'sign-csr',
@@ -42,7 +41,7 @@ export const signCsrCommand: Command = {
     const days = daysOption(values, 'sign-csr');
     const name = stringOption(values, 'name');
     const out = stringOption(values, 'out');
-    const store = await CaStore.open(dirOption(values));
+    const store = await openStore(dirOption(values));
     let request: Buffer;
     try {
       request = await readFile(requestPath);
@@ -55,6 +54,7 @@ export const signCsrCommand: Command = {
       ...(name === undefined ? {} : { name }),
       ...(flag(values, 'compact') ? { minimumDatagramLength: 0 } : {}),
     });
+    const { encodePem } = await import('@sknock/protocol');
     const pem = encodePem('CERTIFICATE', certificate);
     const report = [
       `Signed the request of "${entry.subject}"`,
