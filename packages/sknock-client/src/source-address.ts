@@ -17,8 +17,11 @@ export async function localAddressToward(address: string, family: IpFamily): Pro
         resolve();
       });
     });
-    const local = socket.address().address;
-    return local.includes('%') ? local.slice(0, local.indexOf('%')) : local;
+    const bound = socket.address().address;
+    const local = bound.includes('%') ? bound.slice(0, bound.indexOf('%')) : bound;
+    // No route picks no source: the socket stays on the wildcard address.
+    if (local === '0.0.0.0' || local === '::') throw Object.assign(new Error('no source address'), { code: 'ENETUNREACH' });
+    return local;
   } catch (cause) {
     const code = (cause as NodeJS.ErrnoException)?.code ?? String(cause);
     throw new SknockClientError('ERR_SKNOCK_SEND_FAILED', `no route to ${address} to find a source address (${code}); give sourceAddress`, { cause });

@@ -12,8 +12,8 @@ import { FakeKnockServer, freePort } from './support/knock-server.js';
 import { TestCa, type TestIdentity } from './support/pki.js';
 
 /**
- * Name resolution: a name resolves once (family 4/6), a name that does not resolve rejects
- * with ERR_SKNOCK_RESOLVE_FAILED (checked inside a network namespace of its own, so that no
+ * Name resolution and routes: a name resolves once (family 4/6), a name that does not resolve rejects
+ * with ERR_SKNOCK_RESOLVE_FAILED and no route gives ERR_SKNOCK_SEND_FAILED (checked inside a network namespace of its own, so that no
  * query leaves the machine), and a resolver slower than `timeout` gives ERR_SKNOCK_TIMEOUT.
  */
 
@@ -111,5 +111,24 @@ test('a resolver slower than timeout: ERR_SKNOCK_TIMEOUT with no knock sent', as
     }
     for (const h of await Promise.all(blockers)) await h.close();
     await rm(dir, { recursive: true, force: true });
+  }
+});
+
+test('no route (an empty network namespace, loopback down): ERR_SKNOCK_SEND_FAILED', (t) => {
+  if (!canUnshare()) {
+    if (process.env['CI'] === 'true') assert.fail('unshare -n is needed for this test on CI');
+    t.skip('unshare -n not permitted here (needs root)');
+    return;
+  }
+  const child = fileURLToPath(new URL('./support/knock-child.js', import.meta.url));
+  const base = { key: client.keyPem, certificate: client.certificatePem, serverCertificate: server.certificatePem, host: '127.0.0.1', port, timeout: 2000 };
+  for (const [options, message] of [
+    [base, /source address/],
+    [{ ...base, sourceAddress: '127.0.0.1' }, /cannot send the knock to 127\.0\.0\.1 port \d+: ENETUNREACH/],
+  ] as const) {
+    const out = execFileSync('unshare', ['-n', process.execPath, child, JSON.stringify(options)], { encoding: 'utf8', timeout: 20_000 });
+    const outcome = JSON.parse(out) as { ok: boolean; code?: string; message?: string };
+    assert.equal(outcome.code, 'ERR_SKNOCK_SEND_FAILED', outcome.message);
+    assert.match(outcome.message ?? '', message);
   }
 });
