@@ -440,9 +440,9 @@ export class Namespace {
   }
 
   /**
-   * The whole firewall state, comparable before/after: `nft list ruleset`, then
-   * `iptables-save` and `ip6tables-save` without their comment lines and with counters zeroed.
-   * Tools that are missing contribute a line saying so.
+   * The whole firewall state, comparable before/after: `nft list ruleset` (tables sorted by
+   * name), then `iptables-save` and `ip6tables-save` without their comment lines; all packet
+   * and byte counters zeroed. A missing tool contributes a line saying so.
    */
   async rulesetSnapshot(): Promise<string> {
     const parts: string[] = [];
@@ -452,7 +452,7 @@ export class Namespace {
       ['ip6tables-save', []],
     ] as const) {
       const r = await this.exec(file, args, { allowFailure: true });
-      const text = r.code === 0 ? normalizeSave(r.stdout) : `(${file} unavailable)`;
+      const text = r.code !== 0 ? `(${file} unavailable)` : file === 'nft' ? normalizeNft(r.stdout) : normalizeSave(r.stdout);
       parts.push(`### ${file}\n${text}`);
     }
     return parts.join('\n');
@@ -476,12 +476,36 @@ export class Namespace {
   }
 }
 
+/** iptables-save output without comment lines and with counters zeroed. */
 function normalizeSave(text: string): string {
   return text
     .split('\n')
     .filter((l) => !l.startsWith('#'))
     .map((l) => l.replace(/\[\d+:\d+\]/g, '[0:0]'))
     .join('\n');
+}
+
+/**
+ * `nft list ruleset` output with counters zeroed and its tables in name order (the kernel
+ * lists tables in creation order, which an `iptables-restore` without --noflush changes).
+ */
+function normalizeNft(text: string): string {
+  const zeroed = text.replace(/counter packets \d+ bytes \d+/g, 'counter packets 0 bytes 0');
+  const tables: string[] = [];
+  let current: string[] | undefined;
+  for (const line of zeroed.split('\n')) {
+    if (line.startsWith('table ')) {
+      current = [line];
+      tables.push('');
+    } else if (current) {
+      current.push(line);
+    }
+    if (current && line === '}') {
+      tables[tables.length - 1] = current.join('\n');
+      current = undefined;
+    }
+  }
+  return tables.sort().join('\n') + (tables.length > 0 ? '\n' : '');
 }
 
 export interface Topology {

@@ -1,0 +1,124 @@
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { it } from 'node:test';
+import { NftablesBackend } from '../src/firewall/nftables.js';
+import {
+  FAMILIES,
+  KNOCK_PORT,
+  MIN_KNOCK,
+  OTHER_TCP_PORT,
+  SERVICE_PORT,
+  EMERGENCY_PORT,
+  addressOf,
+  firewallSuite,
+  probeBoth,
+  setupFor,
+  sleep,
+  tcpGrant,
+  withBackend,
+} from './support/firewall-suite.js';
+import { netns } from './support/netns-harness.js';
+
+const skip = await netns.netnsSkipReason({ tools: ['nft'] });
+const make = (ns: string): NftablesBackend => new NftablesBackend({ netns: ns });
+
+firewallSuite(
+  {
+    name: 'nftables',
+    tools: ['nft'],
+    make,
+    ruleText: (server) => server.nftRuleset(),
+    // The admin's own table must come through every test untouched.
+    prepare: async (server) => {
+      await server.exec('nft', ['-f', '-'], {
+        input: 'table inet admin {\n\tchain input {\n\t\ttype filter hook input priority filter; policy accept;\n\t\ttcp dport 7 accept\n\t}\n}\n',
+      });
+    },
+    extra: (ctx) => {
+      it('setup removes a stale table of an earlier run, with its grants', async () => {
+        const c = ctx();
+        await c.server.exec('nft', ['-f', '-'], {
+          input: [
+            'table inet sknock {',
+            '\tset ipv4_grants { type ipv4_addr . inet_proto . inet_service; flags timeout; elements = { ' + `${c.client1.ipv4} . tcp . ${SERVICE_PORT} timeout 1h` + ' } }',
+            '\tchain input { type filter hook input priority filter - 1; policy accept; ip saddr . meta l4proto . th dport @ipv4_grants accept; tcp dport 1234 accept; }',
+            '}',
+            '',
+          ].join('\n'),
+        });
+        await withBackend(c, make, setupFor('reject'), async () => {
+          assert.deepEqual(await probeBoth(c, c.client1, SERVICE_PORT), ['refused', 'refused'], 'the stale grant is gone');
+          const ruleset = await c.server.nftRuleset();
+          assert.doesNotMatch(ruleset, /1234/, 'the stale rule is gone');
+          assert.equal(ruleset.match(/table inet sknock/g)?.length, 1);
+        });
+      });
+
+      it('grants expire in the kernel after the process that made them is SIGKILLed', async () => {
+        const c = ctx();
+        const moduleUrl = new URL('../src/firewall/index.js', import.meta.url).href;
+        const script = `
+          const [mod, ns, a4, a6, port] = process.argv.slice(1);
+          const { NftablesBackend } = await import(mod);
+          const b = new NftablesBackend({ netns: ns });
+          await b.setup(${JSON.stringify(setupFor('reject'))});
+          await Promise.all([b.open({ address: a4, family: 4, protocol: 'tcp', port: Number(port) }, 2),
+                             b.open({ address: a6, family: 6, protocol: 'tcp', port: Number(port) }, 2)]);
+          process.stdout.write('ready\\n');
+          setInterval(() => {}, 60_000);
+        `;
+        const child = spawn(process.execPath, ['--input-type=module', '-e', script, moduleUrl, c.server.name, c.client1.ipv4, c.client1.ipv6, String(SERVICE_PORT)], {
+          stdio: ['ignore', 'pipe', 'inherit'],
+        });
+        try {
+          const [chunk] = (await Promise.race([once(child.stdout, 'data'), sleep(15_000).then(() => [Buffer.from('timeout')])])) as [Buffer];
+          assert.equal(String(chunk).trim(), 'ready');
+          const granted = performance.now();
+          child.kill('SIGKILL');
+          await once(child, 'exit');
+          assert.deepEqual(await probeBoth(c, c.client1, SERVICE_PORT), ['open', 'open'], 'the grant outlives its process');
+          await sleep(granted + 2000 + 400 - performance.now());
+          assert.deepEqual(await probeBoth(c, c.client1, SERVICE_PORT), ['refused', 'refused'], 'the kernel closed the port');
+          const ruleset = await c.server.nftRuleset();
+          assert.match(ruleset, /table inet sknock/, 'nobody tore the table down: the kernel expired the elements');
+          assert.doesNotMatch(ruleset, /elements =/);
+        } finally {
+          child.kill('SIGKILL');
+        }
+        // The next run's setup (here: a teardown) clears what the dead process left.
+        await new NftablesBackend({ netns: c.server.name }).teardown();
+        assert.equal(await c.server.rulesetSnapshot(), c.baseline);
+      });
+
+      it('rebuilds its table with every live grant when someone deleted it', async () => {
+        const c = ctx();
+        await withBackend(c, make, setupFor('reject'), async (backend) => {
+          await backend.open(tcpGrant(c.client1, 4), 30);
+          await c.server.exec('nft', ['delete', 'table', 'inet', 'sknock']);
+          assert.equal(await c.client2.probeTcp(c.server.ipv4, SERVICE_PORT), 'open', 'sabotaged: no firewall left');
+          await backend.open(tcpGrant(c.client2, 6), 30);
+          assert.equal(await c.client1.probeTcp(c.server.ipv4, SERVICE_PORT), 'open', 'the earlier grant is back');
+          assert.equal(await c.client2.probeTcp(c.server.ipv6, SERVICE_PORT), 'open', 'the new grant is in force');
+          assert.equal(await c.client2.probeTcp(c.server.ipv4, SERVICE_PORT), 'refused', 'the policy is back');
+          assert.equal(await c.client1.probeTcp(c.server.ipv4, OTHER_TCP_PORT), 'refused');
+          assert.equal((await backend.list()).length, 2);
+        });
+      });
+
+      it('the generated table matches the documented layout', async () => {
+        const c = ctx();
+        await withBackend(c, make, setupFor('drop', true), async () => {
+          const text = await c.server.nftRuleset();
+          assert.match(text, /type filter hook input priority filter - 1; policy accept;/);
+          assert.match(text, new RegExp(`tcp dport ${EMERGENCY_PORT} accept`));
+          assert.match(text, new RegExp(`udp dport ${KNOCK_PORT} udp length >= ${MIN_KNOCK + 8} @th,64,32 0x61010000 accept`));
+          assert.match(text, new RegExp(`udp length >= ${MIN_KNOCK + 8} @th,64,32 0x61010000 redirect to :${KNOCK_PORT}`));
+          assert.match(text, /flags timeout/);
+          for (const f of FAMILIES) assert.ok(addressOf(c.server, f));
+        });
+      });
+    },
+  },
+  skip,
+);
