@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
+import { execFile, spawn, spawnSync } from 'node:child_process';
 import { X509Certificate } from 'node:crypto';
 import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -193,6 +193,40 @@ describe('sknock-ca command', () => {
     assert.equal(verifyKnockSignature(openKnockPacket(datagram, server, { family: 4 })), true);
   });
 
+  it('asks for the passphrase twice on a terminal (a pty made by script(1)), without echo', async (t) => {
+    if (spawnSync('script', ['--version']).status !== 0) {
+      t.skip('script(1) from util-linux is not installed');
+      return;
+    }
+    const onPty = (name: string, answers: readonly string[]) =>
+      new Promise<{ code: number | null; out: string }>((resolve) => {
+        const command = [process.execPath, MAIN, 'issue-client', '--name', name, '--grant', 'tcp/22', '--dir', dir].map((a) => `'${a}'`).join(' ');
+        const child = spawn('script', ['-qec', command, '/dev/null'], { stdio: 'pipe' });
+        let out = '';
+        let asked = 0;
+        child.stdout.on('data', (chunk: Buffer) => {
+          out += chunk.toString();
+          const prompts = (out.match(/Passphrase for|Same passphrase again/g) ?? []).length;
+          while (asked < prompts && asked < answers.length) child.stdin.write(`${answers[asked++]}\r`);
+        });
+        const timer = setTimeout(() => child.kill('SIGKILL'), 20_000);
+        child.on('close', (code) => {
+          clearTimeout(timer);
+          child.stdin.destroy();
+          resolve({ code, out });
+        });
+      });
+    const [same, differ] = await Promise.all([onPty('tty', ['pty secret', 'pty secret']), onPty('tty-differ', ['one', 'two'])]);
+    assert.equal(same.code, 0, same.out);
+    assert.match(same.out, /Passphrase for clients\/tty\.pfx: /);
+    assert.ok(!same.out.includes('pty secret'), 'the passphrase is not echoed');
+    const creds = await loadCredentials({ pfx: readFileSync(join(dir, 'clients', 'tty.pfx')), passphrase: 'pty secret' });
+    assert.deepEqual(parsePortGrants(creds.certificate), [{ protocol: 'tcp', port: 22 }]);
+    assert.equal(differ.code, 1, differ.out);
+    assert.match(differ.out, /the two passphrases differ/);
+    assert.equal(existsSync(join(dir, 'clients', 'tty-differ.pfx')), false);
+  });
+
   it('issue-client --legacy writes the old PKCS#12 form that openssl reads with -legacy', async () => {
     const r = await sknockCaHere(['issue-client', '--name', 'bob', '--grant', 'udp/8000', '--legacy', '--passphrase-env', 'KNOCK_PW', '--dir', dir], env);
     assert.equal(r.code, 0, r.stderr);
@@ -265,6 +299,7 @@ describe('sknock-ca command', () => {
       [
         ['server', 'knock.example.org', 'valid'],
         ['client', 'alice', 'revoked'],
+        ['client', 'tty', 'valid'],
         ['client', 'bob', 'revoked'],
         ['client', 'carol', 'valid'],
         ['client', 'carol', 'valid'],

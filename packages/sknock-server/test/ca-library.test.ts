@@ -199,6 +199,16 @@ describe('sknock-ca library', () => {
     });
   });
 
+  it('cuts a default lifetime at the CA\'s end, and an expired CA issues nothing', async () => {
+    const brief = await createCa({ name: 'Brief CA', validityDays: 10 });
+    const server2 = await issueServerCertificate(brief, { name: 'h.example' });
+    assert.equal(server2.notAfter.getTime(), brief.notAfter.getTime());
+    assert.equal(new Date(new X509Certificate(server2.certificate).validTo).getTime(), brief.notAfter.getTime());
+    await assert.rejects(issueServerCertificate(brief, { name: 'h.example', validityDays: 11 }), { code: 'ERR_SKNOCK_CA_INVALID_VALIDITY' });
+    const expiredCa = { ...brief, notAfter: new Date(Date.now() - 1000) };
+    await assert.rejects(issueClientCertificate(expiredCa, { name: 'late', grants: GRANTS }), { code: 'ERR_SKNOCK_CA_INVALID_VALIDITY', message: /expired/ });
+  });
+
   it('rejects bad arguments with typed errors that name them', async () => {
     await assert.rejects(createCa({ name: '' }), { code: 'ERR_SKNOCK_CA_INVALID_ARGUMENT', message: /name/ });
     await assert.rejects(createCa({ name: 'x'.repeat(65) }), { code: 'ERR_SKNOCK_CA_INVALID_ARGUMENT', message: /64/ });
