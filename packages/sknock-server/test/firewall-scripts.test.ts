@@ -1,0 +1,181 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import type { FirewallSetup, Grant } from '../src/firewall/backend.js';
+import { KNOCK_HEADER_WORD } from '../src/firewall/constants.js';
+import {
+  grantRule,
+  iptablesChains,
+  iptablesSetupScript,
+  iptablesTeardownScript,
+  isEmptyTable,
+  isNftVariant,
+  knockU32,
+  mainChainRules,
+  parseIptablesSave,
+  withoutOurs,
+} from '../src/firewall/iptables-rules.js';
+import { inputChainRules, knockShapeMatch, nftRefreshLines, nftRemoveLines, nftSetupScript, nftTeardownScript } from '../src/firewall/nftables-script.js';
+
+const SETUP: FirewallSetup = {
+  policy: 'reject',
+  emergencyAccessPorts: [
+    { protocol: 'tcp', port: 22 },
+    { protocol: 'tcp', port: 2222 },
+    { protocol: 'udp', port: 51820 },
+    { protocol: 'tcp', port: 22 },
+  ],
+  knockPort: 62201,
+  anyPortKnocks: true,
+  minKnockDatagramLength: 700,
+};
+const G4: Grant = { address: '192.0.2.7', family: 4, protocol: 'tcp', port: 2000 };
+const G6: Grant = { address: '2001:db8::7', family: 6, protocol: 'udp', port: 8000 };
+const CHAINS = iptablesChains('SKNOCK');
+
+describe('firewall scripts (text only, no root needed)', () => {
+  it('the knock-shape word is magic "a" and version 1.0.0', () => {
+    assert.equal(KNOCK_HEADER_WORD, 0x61010000);
+    assert.equal(knockShapeMatch(700), 'udp length >= 708 @th,64,32 0x61010000');
+  });
+
+  it('nft input chain: accept list, grants, then the policy', () => {
+    assert.deepEqual(inputChainRules(SETUP), [
+      'ct state established,related accept',
+      'iif "lo" accept',
+      'meta l4proto { icmp, ipv6-icmp } accept',
+      'tcp dport { 22, 2222 } accept',
+      'udp dport { 51820 } accept',
+      'udp dport 62201 udp length >= 708 @th,64,32 0x61010000 accept',
+      'ip saddr . meta l4proto . th dport @ipv4_grants accept',
+      'ip6 saddr . meta l4proto . th dport @ipv6_grants accept',
+      'meta l4proto tcp reject with tcp reset',
+      'reject with icmpx type port-unreachable',
+    ]);
+    assert.deepEqual(inputChainRules({ ...SETUP, policy: 'drop' }).slice(-1), ['drop']);
+    assert.deepEqual(inputChainRules({ ...SETUP, policy: 'none' }), [
+      'ip saddr . meta l4proto . th dport @ipv4_grants accept',
+      'ip6 saddr . meta l4proto . th dport @ipv6_grants accept',
+    ]);
+  });
+
+  it('nft setup replaces a stale table atomically and writes live grants back', () => {
+    const script = nftSetupScript('sknock', SETUP, [
+      { grant: G4, timeoutMs: 1500 },
+      { grant: G6, timeoutMs: 900 },
+    ]);
+    const lines = script.split('\n');
+    assert.deepEqual(lines.slice(0, 3), ['table inet sknock {}', 'delete table inet sknock', 'table inet sknock {']);
+    assert.match(script, /set ipv4_grants \{ type ipv4_addr \. inet_proto \. inet_service; flags timeout; \}/);
+    assert.match(script, /type nat hook prerouting priority dstnat; policy accept;\n\t\tudp length >= 708 @th,64,32 0x61010000 redirect to :62201/);
+    assert.ok(lines.includes('add element inet sknock ipv4_grants { 192.0.2.7 . tcp . 2000 timeout 1500ms }'));
+    assert.ok(lines.includes('add element inet sknock ipv6_grants { 2001:db8::7 . udp . 8000 timeout 900ms }'));
+    assert.doesNotMatch(nftSetupScript('sknock', { ...SETUP, anyPortKnocks: false }), /prerouting/);
+    assert.equal(nftTeardownScript('t1'), 'table inet t1 {}\ndelete table inet t1\n');
+  });
+
+  it('nft refresh is add, delete, add (so the timeout is renewed); remove works when already expired', () => {
+    assert.deepEqual(nftRefreshLines('sknock', G6, 15000), [
+      'add element inet sknock ipv6_grants { 2001:db8::7 . udp . 8000 timeout 15000ms }',
+      'delete element inet sknock ipv6_grants { 2001:db8::7 . udp . 8000 }',
+      'add element inet sknock ipv6_grants { 2001:db8::7 . udp . 8000 timeout 15000ms }',
+    ]);
+    assert.deepEqual(nftRemoveLines('sknock', G4), [
+      'add element inet sknock ipv4_grants { 192.0.2.7 . tcp . 2000 timeout 1000ms }',
+      'delete element inet sknock ipv4_grants { 192.0.2.7 . tcp . 2000 }',
+    ]);
+  });
+
+  it('iptables u32 matches read the UDP length and the first payload word', () => {
+    assert.equal(knockU32(4, 700), '0>>22&0x3C@4>>16=708:65535&&0>>22&0x3C@8=0x61010000');
+    assert.equal(knockU32(6, 700), '44>>16=708:65535&&48=0x61010000');
+  });
+
+  it('iptables rules per family and policy', () => {
+    const v6 = mainChainRules(6, CHAINS, SETUP);
+    assert.deepEqual(v6, [
+      '-A SKNOCK -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT',
+      '-A SKNOCK -i lo -j ACCEPT',
+      '-A SKNOCK -p ipv6-icmp -j ACCEPT',
+      '-A SKNOCK -p tcp -m tcp --dport 22 -j ACCEPT',
+      '-A SKNOCK -p tcp -m tcp --dport 2222 -j ACCEPT',
+      '-A SKNOCK -p udp -m udp --dport 51820 -j ACCEPT',
+      '-A SKNOCK -p udp -m udp --dport 62201 -m u32 --u32 "44>>16=708:65535&&48=0x61010000" -j ACCEPT',
+      '-A SKNOCK -j SKNOCK-GRANTS',
+      '-A SKNOCK -p tcp -j REJECT --reject-with tcp-reset',
+      '-A SKNOCK -j REJECT --reject-with icmp6-port-unreachable',
+    ]);
+    assert.equal(mainChainRules(4, CHAINS, SETUP).at(-1), '-A SKNOCK -j REJECT --reject-with icmp-port-unreachable');
+    assert.deepEqual(mainChainRules(4, CHAINS, { ...SETUP, policy: 'drop' }).slice(-2), ['-A SKNOCK -j SKNOCK-GRANTS', '-A SKNOCK -j DROP']);
+    assert.deepEqual(mainChainRules(4, CHAINS, { ...SETUP, policy: 'none' }), ['-A SKNOCK -j SKNOCK-GRANTS']);
+    assert.equal(grantRule(CHAINS, G4, '-A'), '-A SKNOCK-GRANTS -s 192.0.2.7/32 -p tcp -m tcp --dport 2000 -j ACCEPT');
+    assert.equal(grantRule(CHAINS, G6, '-D'), '-D SKNOCK-GRANTS -s 2001:db8::7/128 -p udp -m udp --dport 8000 -j ACCEPT');
+  });
+
+  const SAVED = [
+    '# Generated by iptables-save v1.8.9 (nf_tables) on Tue Nov 24 02:30:48 2026',
+    '*filter',
+    ':INPUT ACCEPT [10:200]',
+    ':FORWARD DROP [0:0]',
+    ':OUTPUT ACCEPT [0:0]',
+    ':SKNOCK - [0:0]',
+    ':SKNOCK-GRANTS - [0:0]',
+    '-A INPUT -j SKNOCK',
+    '-A INPUT -j SKNOCK',
+    '-A INPUT -p tcp -m tcp --dport 7 -j ACCEPT',
+    '-A SKNOCK -j SKNOCK-GRANTS',
+    'COMMIT',
+    '*nat',
+    ':PREROUTING ACCEPT [0:0]',
+    ':SKNOCK-KNOCK - [0:0]',
+    '-A PREROUTING -j SKNOCK-KNOCK',
+    'COMMIT',
+    '',
+  ].join('\n');
+
+  it('reads iptables-save output and tells the nf_tables variant', () => {
+    const t = parseIptablesSave(SAVED);
+    assert.deepEqual([...t.keys()], ['filter', 'nat']);
+    assert.equal(t.get('filter')?.chains.get('FORWARD'), 'DROP');
+    assert.equal(t.get('filter')?.rules.length, 4);
+    assert.equal(isNftVariant(SAVED), true);
+    assert.equal(isNftVariant(SAVED.replace('(nf_tables)', '(legacy)')), false);
+    assert.equal(isEmptyTable(withoutOurs(t.get('nat'), CHAINS)), true);
+    assert.equal(isEmptyTable(withoutOurs(t.get('filter'), CHAINS)), false, 'a rule and a DROP policy are left');
+  });
+
+  it('iptables setup removes every stale jump and flushes our chains by declaring them', () => {
+    const script = iptablesSetupScript(4, CHAINS, SETUP, parseIptablesSave(SAVED), [G4, G6]);
+    const lines = script.split('\n');
+    assert.deepEqual(lines.slice(0, 6), ['*filter', ':SKNOCK - [0:0]', ':SKNOCK-GRANTS - [0:0]', '-D INPUT -j SKNOCK', '-D INPUT -j SKNOCK', '-I INPUT 1 -j SKNOCK']);
+    assert.ok(lines.includes('-A SKNOCK-GRANTS -s 192.0.2.7/32 -p tcp -m tcp --dport 2000 -j ACCEPT'));
+    assert.ok(!script.includes('2001:db8::7'), 'IPv6 grants go to ip6tables only');
+    assert.ok(lines.includes('-A SKNOCK-KNOCK -p udp -m u32 --u32 "0>>22&0x3C@4>>16=708:65535&&0>>22&0x3C@8=0x61010000" -j REDIRECT --to-ports 62201'));
+    const noRedirect = iptablesSetupScript(4, CHAINS, { ...SETUP, anyPortKnocks: false }, parseIptablesSave(SAVED), []);
+    assert.match(noRedirect, /\*nat\n:SKNOCK-KNOCK - \[0:0\]\n-D PREROUTING -j SKNOCK-KNOCK\n-X SKNOCK-KNOCK\nCOMMIT/);
+    const fresh = iptablesSetupScript(4, CHAINS, { ...SETUP, anyPortKnocks: false }, new Map(), []);
+    assert.doesNotMatch(fresh, /\*nat/, 'the nat table is not touched without anyPortKnocks');
+  });
+
+  it('iptables teardown removes exactly our jumps and chains', () => {
+    assert.equal(
+      iptablesTeardownScript(CHAINS, parseIptablesSave(SAVED)),
+      [
+        '*filter',
+        '-D INPUT -j SKNOCK',
+        '-D INPUT -j SKNOCK',
+        '-F SKNOCK',
+        '-F SKNOCK-GRANTS',
+        '-X SKNOCK',
+        '-X SKNOCK-GRANTS',
+        'COMMIT',
+        '*nat',
+        '-D PREROUTING -j SKNOCK-KNOCK',
+        '-F SKNOCK-KNOCK',
+        '-X SKNOCK-KNOCK',
+        'COMMIT',
+        '',
+      ].join('\n'),
+    );
+    assert.equal(iptablesTeardownScript(CHAINS, new Map()), '');
+  });
+});
