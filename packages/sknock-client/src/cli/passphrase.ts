@@ -52,8 +52,8 @@ export async function promptPassphrase(prompt: string): Promise<string | undefin
   }
   const input = new ReadStream(inFd);
   const output = new WriteStream(outFd);
+  input.setRawMode(true); // before the prompt: whatever is typed after it is not echoed
   output.write(prompt);
-  input.setRawMode(true);
   try {
     return await new Promise<string>((resolve, reject) => {
       let typed = '';
