@@ -132,7 +132,7 @@ describe('knock() retries and lossy paths', () => {
     const port = tcpPorts[2] as number;
     const fake = await FakeKnockServer.start({ host: '127.0.0.1', serverKey: server.privateKey, port, dropFirst: 2 });
     try {
-      const result = await knock({ ...credentialOptions(), host: '127.0.0.1', port, knockPort: fake.knockPort, timeout: 900, retries: 3 });
+      const result = await knock({ ...credentialOptions(), host: '127.0.0.1', port, knockPort: fake.knockPort, timeout: 1500, retries: 3 });
       assert.equal(result.attempts, 3);
       assert.equal(result.verified, true);
       assert.deepEqual(fake.received.map((r) => r.dropped), [true, true, false]);
