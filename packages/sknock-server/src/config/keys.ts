@@ -135,7 +135,7 @@ export const CONFIG_KEY_SPECS: readonly ConfigKeySpec[] = Object.freeze([
   },
   {
     key: 'caFile', option: 'caFile', original: false, default: '—', isPath: true,
-    description: 'Further trusted CA or intermediate certificates (PEM bundle or DER); client certificates may chain through them to the CA.',
+    description: 'Further trusted certificates, PEM bundle or DER: a self-signed CA here is an extra trust anchor; an intermediate must chain to a trusted CA, and client certificates may chain through it.',
     read: v.path,
   },
   {
