@@ -1,7 +1,7 @@
 /**
  * @sknock/client figures (printed, never asserted): CPU per knock, how soon knock()
  * resolves after the port opens, credential loading, CLI start-up. Bounded in count and
- * time; loopback only. Run: node packages/sknock-client/dist/test/bench/client-bench.js
+ * time; loopback only. Run: node packages/sknock-client/dist/test/bench/client.bench.js
  * (lines starting with FIGURE are what scripts/run-bench.mjs collects).
  */
 import { spawn, spawnSync } from 'node:child_process';
