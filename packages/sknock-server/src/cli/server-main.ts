@@ -1,0 +1,182 @@
+#!/usr/bin/env node
+/**
+ * `sknock-server`: the daemon in the foreground (systemd `Type=exec`), JSON logs on stdout.
+ *
+ *   sknock-server [run] [--config FILE]          run (default config /etc/sknock/config.ini)
+ *   sknock-server check-config [--config FILE]   check a config; exit 0 good, 1 not
+ *   sknock-server check-config --keys            list every config key with its default
+ *   sknock-server --version | --help
+ *
+ * SIGHUP reloads the config and the CRL; SIGTERM/SIGINT stop cleanly (firewall state removed)
+ * and exit 0. Exit 1: could not start (or stop) — one line on stderr and one log line name
+ * the problem; exit 2: bad usage.
+ */
+import { readFileSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import { checkConfig } from '../config/check-config.js';
+import { CONFIG_KEYS } from '../config/keys.js';
+import { isSknockConfigError } from '../config/errors.js';
+import { DEFAULT_CONFIG_PATH, EXIT_FAILURE, EXIT_OK, EXIT_USAGE, STOP_HARD_TIMEOUT_MS } from '../constants.js';
+import { createServer, type SknockServer } from '../daemon/server.js';
+import { isSknockServerError } from '../errors.js';
+import { createLogger } from '../logging/create-logger.js';
+
+const USAGE = `Usage:
+  sknock-server [run] [--config FILE]          run the daemon in the foreground
+  sknock-server check-config [--config FILE]   check a config file (exit 0 good, 1 not)
+  sknock-server check-config --keys            list every config key with its default
+  sknock-server --version
+  sknock-server --help
+
+Options:
+  -c, --config FILE   the config file (default ${DEFAULT_CONFIG_PATH})
+
+Signals: SIGHUP reloads the config and the CRL; SIGTERM and SIGINT stop the daemon,
+removing every firewall rule it added.
+`;
+
+function version(): string {
+  try {
+    const manifest = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version?: string };
+    return manifest.version ?? 'unknown';
+  } catch {
+    return 'unknown';
+  }
+}
+
+function usageError(message: string): number {
+  process.stderr.write(`sknock-server: ${message}\n\n${USAGE}`);
+  return EXIT_USAGE;
+}
+
+async function commandCheckConfig(file: string, keys: boolean): Promise<number> {
+  if (keys) {
+    for (const k of CONFIG_KEYS) process.stdout.write(`${k.key} (default ${k.default}): ${k.description}\n`);
+    return EXIT_OK;
+  }
+  const result = await checkConfig(file);
+  for (const warning of result.warnings) process.stderr.write(`sknock-server: warning: ${warning}\n`);
+  if (result.ok) {
+    process.stdout.write(`sknock-server: ${file}: configuration OK\n`);
+    return EXIT_OK;
+  }
+  for (const problem of result.problems) process.stderr.write(`sknock-server: ${problem}\n`);
+  return EXIT_FAILURE;
+}
+
+function describe(err: unknown): { message: string; fields: Record<string, unknown> } {
+  if (isSknockConfigError(err)) return { message: err.message, fields: { code: err.code, key: err.key, file: err.file, line: err.line } };
+  if (isSknockServerError(err)) return { message: err.message, fields: { code: err.code } };
+  const e = err as { message?: unknown; code?: unknown };
+  return { message: String(e?.message ?? err), fields: { code: e?.code } };
+}
+
+async function commandRun(file: string): Promise<number> {
+  const log = createLogger({ level: 'info' });
+  let server: SknockServer;
+  try {
+    server = createServer({ config: file });
+    await server.start();
+  } catch (err) {
+    const { message, fields } = describe(err);
+    log.fatal({ event: 'start-failed', ...fields, error: message }, `sknock-server could not start: ${message}`);
+    process.stderr.write(`sknock-server: ${message}\n`);
+    return EXIT_FAILURE;
+  }
+  return new Promise<number>((resolve) => {
+    let stopping = false;
+    const stop = (why: string, code: number): void => {
+      if (stopping) {
+        log.warn({ event: 'signal', signal: why }, 'already stopping; exiting now');
+        resolve(EXIT_FAILURE);
+        return;
+      }
+      stopping = true;
+      log.info({ event: 'signal', signal: why }, 'stopping');
+      const hard = setTimeout(() => {
+        log.error({ event: 'stop-timeout', ms: STOP_HARD_TIMEOUT_MS }, 'stop took too long; exiting');
+        resolve(EXIT_FAILURE);
+      }, STOP_HARD_TIMEOUT_MS);
+      hard.unref();
+      server.stop().then(
+        () => {
+          clearTimeout(hard);
+          resolve(code);
+        },
+        (err: unknown) => {
+          clearTimeout(hard);
+          const { message, fields } = describe(err);
+          log.error({ event: 'stop-failed', ...fields, error: message }, `stop failed: ${message}`);
+          process.stderr.write(`sknock-server: ${message}\n`);
+          resolve(EXIT_FAILURE);
+        },
+      );
+    };
+    process.on('SIGTERM', () => stop('SIGTERM', EXIT_OK));
+    process.on('SIGINT', () => stop('SIGINT', EXIT_OK));
+    process.on('SIGHUP', () => {
+      if (stopping) return;
+      log.info({ event: 'signal', signal: 'SIGHUP' }, 'reloading configuration and CRL');
+      server.reload().catch(() => {
+        // the server logged why and keeps the configuration in force
+      });
+    });
+    // A bug must not leave firewall rules behind: log it, tear down, exit 1 (systemd restarts).
+    const fatal = (err: unknown): void => {
+      const { message } = describe(err);
+      log.fatal({ event: 'crash', error: message, stack: (err as Error)?.stack }, 'unexpected error; stopping');
+      stop('crash', EXIT_FAILURE);
+    };
+    process.on('uncaughtException', fatal);
+    process.on('unhandledRejection', fatal);
+  });
+}
+
+export async function main(argv: readonly string[]): Promise<number> {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: [...argv],
+      allowPositionals: true,
+      strict: true,
+      options: {
+        config: { type: 'string', short: 'c' },
+        keys: { type: 'boolean' },
+        help: { type: 'boolean', short: 'h' },
+        version: { type: 'boolean', short: 'V' },
+      },
+    });
+  } catch (err) {
+    return usageError((err as Error).message);
+  }
+  const { values, positionals } = parsed;
+  if (values.help) {
+    process.stdout.write(USAGE);
+    return EXIT_OK;
+  }
+  if (values.version) {
+    process.stdout.write(`sknock-server ${version()}\n`);
+    return EXIT_OK;
+  }
+  if (positionals.length > 1) return usageError(`unexpected argument '${positionals[1]}'`);
+  const command = positionals[0] ?? 'run';
+  const file = values.config ?? DEFAULT_CONFIG_PATH;
+  if (values.config === '') return usageError('--config needs a file name');
+  switch (command) {
+    case 'run':
+      if (values.keys) return usageError('--keys goes with check-config');
+      return commandRun(file);
+    case 'check-config':
+      return commandCheckConfig(file, values.keys === true);
+    default:
+      return usageError(`unknown command '${command}' (commands: run, check-config)`);
+  }
+}
+
+main(process.argv.slice(2)).then(
+  (code) => process.exit(code),
+  (err: unknown) => {
+    process.stderr.write(`sknock-server: ${(err as Error)?.stack ?? String(err)}\n`);
+    process.exit(EXIT_FAILURE);
+  },
+);

@@ -1,0 +1,531 @@
+import type { RemoteInfo, Socket } from 'node:dgram';
+import { EventEmitter } from 'node:events';
+import { FRAME_OVERHEAD_IPV6, type Credentials } from '@sknock/protocol';
+import { loadConfigFile } from '../config/load-config.js';
+import { resolveServerConfig } from '../config/resolve.js';
+import type { ServerConfig } from '../config/types.js';
+import { STOP_DRAIN_TIMEOUT_MS } from '../constants.js';
+import { CrlManager, type CrlStatus } from '../crl/index.js';
+import { SknockServerError } from '../errors.js';
+import type { FirewallBackend } from '../firewall/backend.js';
+import { createFirewallBackend } from '../firewall/index.js';
+import { createLogger, silentLogger } from '../logging/create-logger.js';
+import type { Logger } from '../logging/logger-type.js';
+import { normaliseSource } from '../pipeline/normalise-source.js';
+import { createKnockPipeline, type KnockPipeline, type ScreenedKnock } from '../pipeline/process-knock.js';
+import { SourceRateLimiter } from '../pipeline/rate-limiter.js';
+import { REJECT_CODES, type RejectCode } from '../pipeline/reject-codes.js';
+import { isReject } from '../pipeline/reject.js';
+import { ReplayCache } from '../pipeline/replay-cache.js';
+import type { Accept, KnockSource, PipelineSettings } from '../pipeline/types.js';
+import { TrustStore } from '../trust/index.js';
+import { GrantKeeper, type GrantEvent } from './grant-keeper.js';
+import { bindKnockSocket, closeSocket } from './knock-socket.js';
+import { RejectLog } from './reject-log.js';
+import { loadCaFile, loadServerCredentials } from './server-credentials.js';
+import { checkServerOptions, type CreateServerOptions } from './server-options.js';
+import { WorkQueue } from './work-queue.js';
+
+/**
+ * `createServer(options)`: the sKnock daemon as a library. Owns the socket, the work queue,
+ * the pipeline's caches, the CRL manager, the trust store, the firewall back end and the
+ * grants it made; emits what happens. It never answers a knock.
+ */
+
+/** A datagram arrived (before any check). */
+export interface KnockEvent {
+  readonly source: KnockSource;
+  readonly length: number;
+}
+
+/** A datagram was dropped, and why. */
+export interface RejectEvent {
+  readonly code: RejectCode;
+  readonly source: KnockSource;
+  readonly detail: string;
+}
+
+/** A knock passed every check; its grant is on its way to the firewall (`open` follows). */
+export interface AcceptEvent extends Omit<Accept, 'ok'> {
+  readonly source: KnockSource;
+}
+
+/** `open`: the firewall now holds the grant; `close`: its time ran out. */
+export type OpenEvent = GrantEvent;
+export type CloseEvent = GrantEvent;
+
+export interface ServerAddress {
+  readonly address: string;
+  readonly family: 4 | 6;
+  readonly port: number;
+}
+
+export interface ServerStats {
+  readonly state: ServerState;
+  /** Datagrams received. */
+  readonly received: number;
+  /** Knocks that passed every check. */
+  readonly accepted: number;
+  /** Rejected datagrams by code (every code present, zero or not). */
+  readonly rejected: Readonly<Record<RejectCode, number>>;
+  readonly queue: { readonly length: number; readonly max: number; readonly highWater: number; readonly dropped: number };
+  readonly grants: { readonly pending: number; readonly held: number; readonly opened: number; readonly failedWrites: number; readonly lost: number };
+  readonly replayCache: { readonly seen: number; readonly verified: number };
+  readonly rateLimitedSources: number;
+  /** The CRL in force (absent while stopped). */
+  readonly crl?: CrlSummary;
+}
+
+export type ServerState = 'stopped' | 'starting' | 'running' | 'stopping';
+
+export interface ServerEvents {
+  knock: [KnockEvent];
+  reject: [RejectEvent];
+  accept: [AcceptEvent];
+  open: [OpenEvent];
+  close: [CloseEvent];
+  lost: [GrantEvent & { readonly error: string }];
+  listening: [ServerAddress];
+  reload: [{ readonly restartNeeded: readonly string[] }];
+  stopped: [];
+}
+
+/** Config keys that only a restart applies (the socket and the firewall's base rules). */
+const RESTART_KEYS = ['knockPort', 'listenAddress', 'firewallBackend', 'firewallPolicy', 'emergencyAccessPorts', 'anyPortKnocks'] as const;
+
+function settingsOf(config: ServerConfig): PipelineSettings {
+  return {
+    knockPacketMinLength: config.knockPacketMinLength,
+    recvBuffer: config.recvBuffer,
+    timestampThresholdSeconds: config.timestampThresholdSeconds,
+    portOpenDurationSeconds: config.portOpenDurationSeconds,
+  };
+}
+
+/** The CRL in force, in loggable form (dates as ISO text, the CRL number as a string). */
+export interface CrlSummary {
+  readonly haveCrl: boolean;
+  readonly stale: boolean;
+  readonly thisUpdate?: string;
+  readonly nextUpdate?: string;
+  readonly crlNumber?: string;
+  readonly source?: string;
+  readonly revokedCount?: number;
+}
+
+function crlStatusForLog(status: CrlStatus): CrlSummary {
+  return {
+    haveCrl: status.haveCrl,
+    stale: status.stale,
+    ...(status.thisUpdate ? { thisUpdate: status.thisUpdate.toISOString() } : {}),
+    ...(status.nextUpdate ? { nextUpdate: status.nextUpdate.toISOString() } : {}),
+    ...(status.crlNumber !== undefined ? { crlNumber: status.crlNumber.toString() } : {}),
+    ...(status.source ? { source: status.source } : {}),
+    ...(status.revokedCount !== undefined ? { revokedCount: status.revokedCount } : {}),
+  };
+}
+
+function errorMessage(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}
+
+export class SknockServer extends EventEmitter<ServerEvents> {
+  readonly #options: CreateServerOptions;
+  readonly #now: () => number;
+  #config: ServerConfig | undefined;
+  #logger: Logger;
+  #ownLogger = false;
+  #state: ServerState = 'stopped';
+  #socket: Socket | undefined;
+  #firewall: FirewallBackend | undefined;
+  /** True once setup() was called: only then may teardown() run (it would remove another instance's state). */
+  #firewallTouched = false;
+  #crl: CrlManager | undefined;
+  #keeper: GrantKeeper | undefined;
+  #pipeline: KnockPipeline | undefined;
+  #queue: WorkQueue<ScreenedKnock> | undefined;
+  #rejectLog: RejectLog | undefined;
+  #received = 0;
+  #accepted = 0;
+  #rejected: Record<RejectCode, number> = Object.fromEntries(REJECT_CODES.map((c) => [c, 0])) as Record<RejectCode, number>;
+
+  constructor(options: CreateServerOptions = {}) {
+    super();
+    this.#options = checkServerOptions(options);
+    this.#now = options.now ?? Date.now;
+    if (typeof options.config !== 'string') {
+      // Settings given as an object (or only credentials): validated now, at the boundary.
+      this.#config = resolveServerConfig({ ...(options.config ?? {}), ...(options.credentials ? { credentials: options.credentials } : {}) });
+    }
+    this.#logger = silentLogger();
+    if (options.logger !== undefined && options.logger !== false) this.#logger = options.logger;
+    else if (options.logger === undefined && this.#config !== undefined) this.#useOwnLogger(this.#config);
+  }
+
+  #useOwnLogger(config: ServerConfig): void {
+    const level = config.logLevel;
+    if (this.#ownLogger) {
+      (this.#logger as Logger & { level: string }).level = level;
+      return;
+    }
+    this.#logger = createLogger({ level });
+    this.#ownLogger = true;
+  }
+
+  async #readConfig(): Promise<ServerConfig> {
+    const { config, credentials } = this.#options;
+    if (typeof config !== 'string') return this.#config as ServerConfig;
+    const fromFile = await loadConfigFile(config);
+    return credentials === undefined ? fromFile : { ...fromFile, credentials };
+  }
+
+  get state(): ServerState {
+    return this.#state;
+  }
+
+  /** The resolved configuration in force (undefined before a config file is read). */
+  get config(): ServerConfig | undefined {
+    return this.#config;
+  }
+
+  /**
+   * Reads the config (file), loads the credentials, starts the CRL manager, binds the socket,
+   * sets the firewall up (policy, emergency ports, knock port, any-port knocks), then starts
+   * taking knocks. On failure everything started so far is undone and the error thrown:
+   * `SknockConfigError`, or `SknockServerError` (`ERR_SKNOCK_CREDENTIALS`, `ERR_SKNOCK_FIREWALL`,
+   * `ERR_SKNOCK_BIND`).
+   */
+  async start(): Promise<ServerAddress> {
+    if (this.#state !== 'stopped') throw new SknockServerError('ERR_SKNOCK_STATE', `start() while ${this.#state}`);
+    this.#state = 'starting';
+    try {
+      const config = await this.#readConfig();
+      this.#config = config;
+      if (this.#options.logger === undefined) this.#useOwnLogger(config);
+      const log = this.#logger;
+      const credentials = await loadServerCredentials(config);
+      const intermediates = await loadCaFile(config);
+      this.#checkAnchors(credentials, intermediates);
+
+      this.#crl = this.#makeCrlManager(config, credentials, intermediates);
+      await this.#crl.start();
+      const trust = this.#makeTrustStore(config, credentials, intermediates, this.#crl);
+
+      const firewall = this.#makeFirewall(config);
+      this.#firewall = firewall;
+      const limits = this.#options.limits ?? {};
+      const keeper = new GrantKeeper({
+        firewall,
+        logger: log.child({ component: 'grants' }),
+        now: this.#now,
+        maxPending: limits.openPendingMax,
+        maxAttempts: limits.openMaxAttempts,
+        retryBaseMs: limits.openRetryBaseMs,
+      });
+      keeper.on('open', (e: GrantEvent) => {
+        this.emit('open', e);
+      });
+      keeper.on('close', (e: GrantEvent) => {
+        log.debug({ event: 'close', grant: e.grant, subject: e.subject, serial: e.serial }, 'grant expired');
+        this.emit('close', e);
+      });
+      keeper.on('lost', (e: GrantEvent & { error: string }) => this.emit('lost', e));
+      this.#keeper = keeper;
+
+      this.#pipeline = createKnockPipeline({
+        settings: settingsOf(config),
+        privateKey: credentials.privateKey,
+        trust,
+        opener: keeper,
+        rateLimiter: new SourceRateLimiter({ burst: limits.rateLimitBurst, perSecond: limits.rateLimitPerSecond, maxSources: limits.rateLimitMaxSources }),
+        replayCache: new ReplayCache({ maxSeen: limits.replaySeenMax, maxVerified: limits.replayVerifiedMax }),
+      });
+      this.#rejectLog = new RejectLog({
+        logger: log,
+        now: this.#now,
+        perSecond: limits.rejectLogPerSecond,
+        summaryIntervalMs: limits.rejectSummaryIntervalMs,
+      });
+      this.#queue = new WorkQueue<ScreenedKnock>({
+        process: (k) => this.#verify(k),
+        max: limits.queueMax,
+        batchMax: limits.batchMax,
+      });
+
+      const port = this.#options.listenPort ?? config.knockPort;
+      this.#socket = await bindKnockSocket({ address: config.listenAddress, port, logger: log, onMessage: this.#onMessage });
+      const bound = this.address() as ServerAddress;
+
+      this.#firewallTouched = true;
+      try {
+        await firewall.setup({
+          policy: config.firewallPolicy,
+          emergencyAccessPorts: config.emergencyAccessPorts,
+          knockPort: bound.port,
+          anyPortKnocks: config.anyPortKnocks,
+          minKnockDatagramLength: Math.max(0, config.knockPacketMinLength - FRAME_OVERHEAD_IPV6),
+        });
+      } catch (err) {
+        throw new SknockServerError('ERR_SKNOCK_FIREWALL', `firewall back end ${firewall.name} could not be set up: ${errorMessage(err)}`, { cause: err });
+      }
+
+      this.#state = 'running';
+      log.info(
+        {
+          event: 'listening',
+          address: bound.address,
+          port: bound.port,
+          firewall: firewall.name,
+          policy: config.firewallPolicy,
+          anyPortKnocks: config.anyPortKnocks,
+          recvBufferBytes: this.#recvBufferSize(),
+          crl: crlStatusForLog(this.#crl.status()),
+        },
+        'sknock-server listening',
+      );
+      this.emit('listening', bound);
+      return bound;
+    } catch (err) {
+      try {
+        await this.#undo();
+      } catch {
+        // logged by #undo; the start error is the one to report
+      }
+      this.#state = 'stopped';
+      throw err;
+    }
+  }
+
+  #checkAnchors(credentials: Credentials, intermediates: readonly Uint8Array[]): void {
+    if (credentials.caCertificates.length === 0 && intermediates.length === 0) {
+      throw new SknockServerError(
+        'ERR_SKNOCK_CREDENTIALS',
+        'the server credentials hold no CA certificate (and there is no caFile): no client certificate could ever be trusted',
+      );
+    }
+  }
+
+  #makeCrlManager(config: ServerConfig, credentials: Credentials, intermediates: readonly Uint8Array[]): CrlManager {
+    return new CrlManager({
+      caCertificates: [...credentials.caCertificates, ...intermediates],
+      crlFile: config.crlFile,
+      crlUrl: config.crlUrl,
+      intervalMinutes: config.crlUpdateIntervalMinutes,
+      requireCrl: config.requireCrl,
+      logger: this.#logger.child({ component: 'crl' }),
+      now: this.#now,
+    });
+  }
+
+  #makeTrustStore(config: ServerConfig, credentials: Credentials, intermediates: readonly Uint8Array[], crl: CrlManager): TrustStore {
+    const anchors = credentials.caCertificates.length > 0 ? [...credentials.caCertificates] : [...intermediates];
+    return new TrustStore({ caCertificates: anchors, intermediates: [...intermediates], crl, requireCrl: config.requireCrl });
+  }
+
+  #makeFirewall(config: ServerConfig): FirewallBackend {
+    const chosen = this.#options.firewall ?? config.firewallBackend;
+    if (typeof chosen !== 'string') return chosen;
+    const log = this.#logger.child({ component: 'firewall' });
+    try {
+      if (chosen === 'iptables') {
+        return createFirewallBackend('iptables', { onError: (err) => log.error({ error: err.message }, 'firewall error') });
+      }
+      return createFirewallBackend(chosen);
+    } catch (err) {
+      throw new SknockServerError('ERR_SKNOCK_FIREWALL', `firewall back end ${chosen} is unavailable: ${errorMessage(err)}`, { cause: err });
+    }
+  }
+
+  #recvBufferSize(): number | undefined {
+    try {
+      return this.#socket?.getRecvBufferSize();
+    } catch {
+      return undefined;
+    }
+  }
+
+  /** The socket's 'message' handler: steps 1–2 at once, the rest through the bounded queue. */
+  readonly #onMessage = (msg: Buffer, rinfo: RemoteInfo): void => {
+    this.#received += 1;
+    let source: KnockSource | undefined;
+    try {
+      if (this.#state !== 'running') return;
+      source = normaliseSource(rinfo.address, rinfo.family, rinfo.port);
+      if (this.listenerCount('knock') > 0) this.emit('knock', { source, length: msg.length });
+      const pipeline = this.#pipeline as KnockPipeline;
+      const screened = pipeline.screen(msg, source, this.#now());
+      if (isReject(screened)) {
+        this.#reject(screened.code, source, screened.detail);
+        return;
+      }
+      if (!(this.#queue as WorkQueue<ScreenedKnock>).push(screened)) this.#reject('overloaded', source, 'work queue full');
+    } catch (err) {
+      // Nothing a network sends gets here (the pipeline returns rejects); a listener's throw might.
+      this.#logger.error({ error: errorMessage(err), source: source?.address }, 'error handling a datagram');
+    }
+  };
+
+  #verify(knock: ScreenedKnock): void {
+    try {
+      if (this.#state !== 'running') return;
+      const result = (this.#pipeline as KnockPipeline).verify(knock, this.#now());
+      if (!result.ok) {
+        this.#reject(result.code, knock.source, result.detail);
+        return;
+      }
+      this.#accepted += 1;
+      const { grant, subject, serial, expiresAt, skewSeconds } = result;
+      this.#logger.info(
+        {
+          event: 'accept',
+          subject,
+          serial,
+          source: `${knock.source.address}:${knock.source.port}`,
+          protocol: grant.protocol,
+          port: grant.port,
+          skewSeconds,
+          expiresAt: new Date(expiresAt).toISOString(),
+        },
+        'knock accepted',
+      );
+      if (this.listenerCount('accept') > 0) this.emit('accept', { grant, subject, serial, expiresAt, skewSeconds, source: knock.source });
+    } catch (err) {
+      this.#logger.error({ error: errorMessage(err) }, 'error handling a knock');
+    }
+  }
+
+  #reject(code: RejectCode, source: KnockSource, detail: string): void {
+    this.#rejected[code] += 1;
+    this.#rejectLog?.record(code, source, detail);
+    if (this.listenerCount('reject') > 0) this.emit('reject', { code, source, detail });
+  }
+
+  /**
+   * Re-reads the config file (if the server was made from one), the server's PKCS#12 file,
+   * caFile and the CRL, and applies them. Keys that need a restart (socket, firewall base
+   * rules) are logged and listed in the `reload` event. A bad new config is logged and
+   * thrown; the one in force stays.
+   */
+  async reload(): Promise<void> {
+    if (this.#state !== 'running') throw new SknockServerError('ERR_SKNOCK_STATE', `reload() while ${this.#state}`);
+    const old = this.#config as ServerConfig;
+    const log = this.#logger;
+    try {
+      const config = await this.#readConfig();
+      const credentials = await loadServerCredentials(config);
+      const intermediates = await loadCaFile(config);
+      this.#checkAnchors(credentials, intermediates);
+      const crlChanged =
+        config.crlFile !== old.crlFile || config.crlUrl !== old.crlUrl || config.crlUpdateIntervalMinutes !== old.crlUpdateIntervalMinutes;
+      let crl = this.#crl as CrlManager;
+      if (crlChanged || config.serverPfxFile !== old.serverPfxFile || config.caFile !== old.caFile || typeof this.#options.config === 'string') {
+        // New CA material or CRL source: a fresh manager, started before the old one stops.
+        const fresh = this.#makeCrlManager(config, credentials, intermediates);
+        await fresh.start();
+        crl.stop();
+        crl = fresh;
+        this.#crl = fresh;
+      } else {
+        await crl.reload();
+      }
+      const trust = this.#makeTrustStore(config, credentials, intermediates, crl);
+      if (this.#state !== 'running') return;
+      (this.#pipeline as KnockPipeline).reconfigure({ settings: settingsOf(config), privateKey: credentials.privateKey, trust });
+      this.#config = config;
+      if (this.#ownLogger) this.#useOwnLogger(config);
+      const restartNeeded = RESTART_KEYS.filter((k) => JSON.stringify(config[k]) !== JSON.stringify(old[k]));
+      if (restartNeeded.length > 0) log.warn({ event: 'reload', restartNeeded }, `changed settings that apply only after a restart: ${restartNeeded.join(', ')}`);
+      log.info({ event: 'reload', crl: crlStatusForLog(crl.status()) }, 'configuration reloaded');
+      this.emit('reload', { restartNeeded });
+    } catch (err) {
+      log.error({ event: 'reload', error: errorMessage(err) }, 'reload failed; keeping the configuration in force');
+      throw err;
+    }
+  }
+
+  /**
+   * Stops taking knocks, lets firewall writes in flight finish (bounded), removes exactly
+   * what the server added to the firewall, and stops every timer. Idempotent.
+   */
+  async stop(): Promise<void> {
+    if (this.#state === 'stopped' || this.#state === 'stopping') return;
+    this.#state = 'stopping';
+    const firewall = this.#firewall;
+    let teardownError: unknown;
+    try {
+      await this.#undo(firewall);
+    } catch (err) {
+      teardownError = err;
+    }
+    this.#state = 'stopped';
+    this.#logger.info({ event: 'stopped', received: this.#received, accepted: this.#accepted }, 'sknock-server stopped');
+    this.emit('stopped');
+    if (teardownError !== undefined) {
+      throw new SknockServerError('ERR_SKNOCK_FIREWALL', `firewall teardown failed: ${errorMessage(teardownError)}`, { cause: teardownError });
+    }
+  }
+
+  /** Undoes whatever start() got to; throws the teardown's error after doing the rest. */
+  async #undo(firewall = this.#firewall): Promise<void> {
+    const socket = this.#socket;
+    this.#socket = undefined;
+    if (socket !== undefined) await closeSocket(socket);
+    this.#queue?.clear();
+    if (this.#keeper !== undefined) {
+      await this.#keeper.idle(STOP_DRAIN_TIMEOUT_MS);
+      this.#keeper.stop();
+      this.#keeper.removeAllListeners();
+    }
+    this.#rejectLog?.stop();
+    this.#crl?.stop();
+    this.#keeper = undefined;
+    this.#queue = undefined;
+    this.#rejectLog = undefined;
+    this.#crl = undefined;
+    this.#pipeline = undefined;
+    this.#firewall = undefined;
+    const touched = this.#firewallTouched;
+    this.#firewallTouched = false;
+    if (firewall !== undefined && touched) {
+      try {
+        await firewall.teardown();
+      } catch (err) {
+        this.#logger.error({ event: 'teardown', firewall: firewall.name, error: errorMessage(err) }, 'firewall teardown failed');
+        throw err;
+      }
+    }
+  }
+
+  /** The bound address (undefined unless listening). */
+  address(): ServerAddress | undefined {
+    if (this.#socket === undefined) return undefined;
+    const a = this.#socket.address();
+    return { address: a.address, family: a.family === 'IPv4' ? 4 : 6, port: a.port };
+  }
+
+  /** Grants the server made that have not expired yet. */
+  grants(): GrantEvent[] {
+    return this.#keeper?.held() ?? [];
+  }
+
+  stats(): ServerStats {
+    const q = this.#queue?.stats();
+    const pipeline = this.#pipeline;
+    return {
+      state: this.#state,
+      received: this.#received,
+      accepted: this.#accepted,
+      rejected: { ...this.#rejected },
+      queue: { length: q?.length ?? 0, max: q?.max ?? 0, highWater: q?.highWater ?? 0, dropped: q?.dropped ?? 0 },
+      grants: this.#keeper?.stats() ?? { pending: 0, held: 0, opened: 0, failedWrites: 0, lost: 0 },
+      replayCache: { seen: pipeline?.replayCache.seenSize ?? 0, verified: pipeline?.replayCache.verifiedSize ?? 0 },
+      rateLimitedSources: pipeline?.rateLimiter.size ?? 0,
+      crl: this.#crl === undefined ? undefined : crlStatusForLog(this.#crl.status()),
+    };
+  }
+}
+
+/** Makes a server (not started: call `start()`). Throws at once on bad options or settings. */
+export function createServer(options: CreateServerOptions = {}): SknockServer {
+  return new SknockServer(options);
+}
