@@ -293,7 +293,8 @@ export class IptablesBackend implements FirewallBackend {
               else this.#installed.delete(key);
             }
           } catch (err) {
-            if (!(err instanceof SknockFirewallError) || err.code !== 'ERR_SKNOCK_FIREWALL_COMMAND') {
+            // Failed or killed (its effect unknown): rebuild the family from what we know.
+            if (!(err instanceof SknockFirewallError) || err.code === 'ERR_SKNOCK_FIREWALL_UNAVAILABLE') {
               failed.set(family, err);
               return;
             }

@@ -148,8 +148,9 @@ export class NftablesBackend implements FirewallBackend {
       this.#batches++;
       await this.#run(lines.join('\n') + '\n');
     } catch (err) {
-      if (!(err instanceof SknockFirewallError) || err.code !== 'ERR_SKNOCK_FIREWALL_COMMAND') throw err;
-      // Rebuild the table with everything we know, this batch included, in one transaction.
+      // A failed or killed nft (table deleted by someone, or hung): rebuild the table with
+      // everything we know, this batch included, in one transaction. A missing nft: give up.
+      if (!(err instanceof SknockFirewallError) || err.code === 'ERR_SKNOCK_FIREWALL_UNAVAILABLE') throw err;
       const merged = new Map(this.#grants.live(now).map((e) => [grantKey(e.grant), e] as const));
       for (const [key, value] of changes) {
         if (value === null) merged.delete(key);

@@ -140,9 +140,8 @@ export function firewallSuite(spec: FirewallSuiteSpec, skip: string | false): vo
     it('policy reject: refused before the grant, open for that source only, re-open extends, then closed again', async () => {
       const c = ctx();
       await withBackend(c, spec.make, setupFor('reject'), async (backend) => {
-        const started = performance.now();
+        // 'refused' means an answer (RST) came within the probe's 400 ms; drop gives 'timeout'.
         assert.deepEqual(await probeBoth(c, c.client1, SERVICE_PORT), ['refused', 'refused']);
-        assert.ok(performance.now() - started < 400, 'a rejected connection is refused at once, not timed out');
         assert.deepEqual(await probeBoth(c, c.client1, EMERGENCY_PORT), ['open', 'open'], 'the emergency port stays reachable');
 
         await Promise.all(FAMILIES.map((f) => backend.open(tcpGrant(c.client1, f), 2)));
