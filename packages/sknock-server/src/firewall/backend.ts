@@ -33,7 +33,11 @@ export interface FirewallSetup {
    * (config `anyPortKnocks`): `udp length >= N @th,64,32 0x61010000 redirect to :knockPort`.
    */
   readonly anyPortKnocks: boolean;
-  /** Smallest UDP payload treated as knock-shaped for the redirect (bytes). */
+  /**
+   * Smallest UDP payload (bytes, without the 8-byte UDP header) treated as knock-shaped: by the
+   * anyPortKnocks redirect, and under policy reject/drop by the rule that lets datagrams reach
+   * `knockPort` (shorter ones, or ones not starting `a` 1 0 0, get the closed-port answer).
+   */
   readonly minKnockDatagramLength: number;
 }
 
@@ -44,11 +48,14 @@ export interface FirewallBackend {
   setup(setup: FirewallSetup): Promise<void>;
   /**
    * Allows `grant.address` to reach `grant.protocol`/`grant.port` for `durationSeconds`.
-   * A grant that is already open is extended, never added twice. Resolves once the rule
-   * is in force in the kernel. Implementations batch concurrent calls.
+   * A grant that is already open is extended to max(current expiry, now + duration), never
+   * added twice. Resolves once the rule is in force in the kernel. Implementations batch
+   * concurrent calls. Rejects with `SknockFirewallError` (errors.ts): INVALID_ARGUMENT for a
+   * malformed grant or duration, STATE before `setup`, COMMAND/TIMEOUT/UNAVAILABLE when the
+   * firewall refused.
    */
   open(grant: Grant, durationSeconds: number): Promise<void>;
-  /** Closes a grant early (not needed for expiry: the back end closes grants itself). */
+  /** Closes a grant early (not needed for expiry: the back end closes grants itself). No error if it is not open. */
   close(grant: Grant): Promise<void>;
   /** Grants in force now, with their expiry (ms since epoch). */
   list(): Promise<ReadonlyArray<Grant & { readonly expiresAt: number }>>;
