@@ -56,10 +56,22 @@ export const GRANTS_CACHE_MAX = 4096;
 
 /** Datagrams waiting for the crypto stages; beyond it new ones are dropped (`overloaded`). */
 export const WORK_QUEUE_MAX = 2048;
-/** Datagrams processed before yielding to the event loop (setImmediate). */
-export const WORK_BATCH_MAX = 64;
+/** Of which from returning sources (a knock accepted before), served first. */
+export const WORK_QUEUE_PRIORITY_MAX = 512;
+/**
+ * Sources whose knock was accepted, remembered this long for the priority lane. Spoofing
+ * one of them gains an attacker at most that address's rate limit.
+ */
+export const RETURNING_SOURCE_TTL_MS = 24 * 60 * 60 * 1000;
+/** Returning sources remembered at most (the oldest are forgotten first). */
+export const RETURNING_SOURCES_MAX = 65_536;
+/**
+ * Datagrams processed before yielding to the event loop (setImmediate). Small, so that the
+ * socket is read often and overload drops datagrams in the counted queue, not in the kernel.
+ */
+export const WORK_BATCH_MAX = 16;
 /** Longest stretch of processing before yielding, in milliseconds. */
-export const WORK_BATCH_BUDGET_MS = 8;
+export const WORK_BATCH_BUDGET_MS = 2;
 
 // ---- step 9: opening grants -----------------------------------------------------------
 

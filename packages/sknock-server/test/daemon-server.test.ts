@@ -244,6 +244,33 @@ describe('daemon over UDP', () => {
     }
   });
 
+  it('serves a returning client first while junk fills the queue', async () => {
+    const { server, port } = await startServer({}, { limits: { queueMax: 8, batchMax: 1, rateLimitBurst: 10_000, rateLimitPerSecond: 10_000 } });
+    const client = await udpSender('127.0.0.1');
+    const flood = await udpSender('127.0.0.2');
+    try {
+      const first = nextEvent<GrantEvent>(server, 'open');
+      await send(client, makeKnock(f, f.alice), port, '127.0.0.1');
+      await first; // 127.0.0.1 is now a returning source
+      const sends: Promise<void>[] = [];
+      for (let i = 0; i < 300; i++) {
+        const d = randomBytes(869);
+        d.set([KNOCK_MAGIC, 1, 0, 0]);
+        d[804] = 4;
+        sends.push(send(flood, d, port, '127.0.0.1'));
+      }
+      sends.push(send(client, makeKnock(f, f.alice, { port: 3000 }), port, '127.0.0.1'));
+      const second = nextEvent<GrantEvent>(server, 'open', (e) => e.grant.port === 3000, 5000);
+      await Promise.all(sends);
+      await second;
+      assert.ok(server.stats().queue.dropped > 0, 'the junk overflowed the normal lane');
+    } finally {
+      client.close();
+      flood.close();
+      await server.stop();
+    }
+  });
+
   it('survives arbitrary datagrams (fast-check) and keeps serving', async () => {
     const { server, port } = await startServer({}, { limits: { rateLimitBurst: 10_000, rateLimitPerSecond: 10_000 } });
     const v4 = await udpSender('127.0.0.1');

@@ -9,6 +9,7 @@ import { SourceRateLimiter } from '../src/pipeline/rate-limiter.js';
 import { ephemeralKeyId, ReplayCache } from '../src/pipeline/replay-cache.js';
 import { isReject } from '../src/pipeline/reject.js';
 import { RejectLog } from '../src/daemon/reject-log.js';
+import { ReturningSources } from '../src/daemon/returning-sources.js';
 import { WorkQueue } from '../src/daemon/work-queue.js';
 import { recordingLogger } from './support/recording-logger.js';
 
@@ -146,6 +147,32 @@ describe('WorkQueue', () => {
     await new Promise((r) => setTimeout(r, 20));
     assert.deepEqual(seen, [1, 2, 3, 4, 5]);
     assert.equal(q.stats().highWater, 5);
+  });
+});
+
+describe('WorkQueue lanes', () => {
+  it('serves the priority lane (returning sources) first, each lane with its own bound', async () => {
+    const seen: string[] = [];
+    const q = new WorkQueue<string>({ max: 3, priorityMax: 2, batchMax: 100, process: (s) => seen.push(s) });
+    assert.deepEqual(['n1', 'n2', 'n3', 'n4'].map((s) => q.push(s)), [true, true, true, false], 'normal lane full at 3');
+    assert.deepEqual(['p1', 'p2', 'p3'].map((s) => q.push(s, true)), [true, true, false], 'priority lane full at 2');
+    assert.equal(q.stats().dropped, 2);
+    await new Promise((r) => setTimeout(r, 20));
+    assert.deepEqual(seen, ['p1', 'p2', 'n1', 'n2', 'n3']);
+  });
+});
+
+describe('ReturningSources', () => {
+  it('remembers accepted sources for a while, bounded', () => {
+    const r = new ReturningSources(1000, 2);
+    r.add('a', 0);
+    r.add('b', 0);
+    assert.equal(r.has('a', 999), true);
+    assert.equal(r.has('a', 1000), false, 'expired');
+    r.add('c', 10);
+    assert.equal(r.size, 2);
+    assert.equal(r.has('a', 20), false, 'the oldest was forgotten');
+    assert.equal(r.has('c', 20), true);
   });
 });
 

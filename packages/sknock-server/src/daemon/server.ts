@@ -22,6 +22,7 @@ import { TrustStore } from '../trust/index.js';
 import { GrantKeeper, type GrantEvent } from './grant-keeper.js';
 import { bindKnockSocket, closeSocket } from './knock-socket.js';
 import { RejectLog } from './reject-log.js';
+import { ReturningSources } from './returning-sources.js';
 import { loadCaFile, loadServerCredentials } from './server-credentials.js';
 import { checkServerOptions, type CreateServerOptions } from './server-options.js';
 import { WorkQueue } from './work-queue.js';
@@ -145,6 +146,7 @@ export class SknockServer extends EventEmitter<ServerEvents> {
   #pipeline: KnockPipeline | undefined;
   #queue: WorkQueue<ScreenedKnock> | undefined;
   #rejectLog: RejectLog | undefined;
+  readonly #returning = new ReturningSources();
   #received = 0;
   #accepted = 0;
   #rejected: Record<RejectCode, number> = Object.fromEntries(REJECT_CODES.map((c) => [c, 0])) as Record<RejectCode, number>;
@@ -249,6 +251,7 @@ export class SknockServer extends EventEmitter<ServerEvents> {
       this.#queue = new WorkQueue<ScreenedKnock>({
         process: (k) => this.#verify(k),
         max: limits.queueMax,
+        priorityMax: limits.queueMax === undefined ? undefined : Math.max(1, Math.min(limits.queueMax, Math.floor(limits.queueMax / 4))),
         batchMax: limits.batchMax,
       });
 
@@ -353,12 +356,16 @@ export class SknockServer extends EventEmitter<ServerEvents> {
       source = normaliseSource(rinfo.address, rinfo.family, rinfo.port);
       if (this.listenerCount('knock') > 0) this.emit('knock', { source, length: msg.length });
       const pipeline = this.#pipeline as KnockPipeline;
-      const screened = pipeline.screen(msg, source, this.#now());
+      const now = this.#now();
+      const screened = pipeline.screen(msg, source, now);
       if (isReject(screened)) {
         this.#reject(screened.code, source, screened.detail);
         return;
       }
-      if (!(this.#queue as WorkQueue<ScreenedKnock>).push(screened)) this.#reject('overloaded', source, 'work queue full');
+      const returning = this.#returning.has(source.address, now);
+      if (!(this.#queue as WorkQueue<ScreenedKnock>).push(screened, returning)) {
+        this.#reject('overloaded', source, returning ? 'work queue full (returning sources)' : 'work queue full');
+      }
     } catch (err) {
       // Nothing a network sends gets here (the pipeline returns rejects); a listener's throw might.
       this.#logger.error({ error: errorMessage(err), source: source?.address }, 'error handling a datagram');
@@ -368,12 +375,14 @@ export class SknockServer extends EventEmitter<ServerEvents> {
   #verify(knock: ScreenedKnock): void {
     try {
       if (this.#state !== 'running') return;
-      const result = (this.#pipeline as KnockPipeline).verify(knock, this.#now());
+      const now = this.#now();
+      const result = (this.#pipeline as KnockPipeline).verify(knock, now);
       if (!result.ok) {
         this.#reject(result.code, knock.source, result.detail);
         return;
       }
       this.#accepted += 1;
+      this.#returning.add(knock.source.address, now);
       const { grant, subject, serial, expiresAt, skewSeconds } = result;
       this.#logger.info(
         {

@@ -4,7 +4,7 @@
  * JSON: { host, port, perSecond, durationMs, sources: string[], replay: base64[] }.
  * Reports { sent } on stdout when done.
  */
-import { randomBytes } from 'node:crypto';
+import { createECDH, randomBytes } from 'node:crypto';
 import { createSocket, type Socket } from 'node:dgram';
 
 interface FloodPlan {
@@ -16,6 +16,13 @@ interface FloodPlan {
   readonly sources: readonly string[];
   /** Valid knocks to replay as they are (base64). */
   readonly replay: readonly string[];
+  /**
+   * 'mixed' (default): a quarter each of random bytes, knock-shaped random (its "point" is
+   * almost never on the curve), replayed knocks, replayed points with changed ciphertext.
+   * 'fresh-points': every datagram knock-shaped with a fresh valid P-256 point — the worst
+   * case, each costs the server a full ECDH and decryption.
+   */
+  readonly mix?: 'mixed' | 'fresh-points';
 }
 
 const plan = JSON.parse(process.argv[2] ?? '{}') as FloodPlan;
@@ -30,7 +37,17 @@ function bind(address: string): Promise<Socket> {
   });
 }
 
+function freshPointKnock(): Buffer {
+  const ecdh = createECDH('prime256v1');
+  ecdh.generateKeys();
+  const d = randomBytes(869);
+  d.set([0x61, 1, 0, 0]);
+  ecdh.getPublicKey().copy(d, 804);
+  return d;
+}
+
 function junk(i: number, replay: readonly Buffer[]): Buffer {
+  if (plan.mix === 'fresh-points') return freshPointKnock();
   switch (i % 4) {
     case 0: // random bytes, random length
       return randomBytes(1 + (i % 1500));
