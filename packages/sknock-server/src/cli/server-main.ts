@@ -73,63 +73,69 @@ function describe(err: unknown): { message: string; fields: Record<string, unkno
 
 async function commandRun(file: string): Promise<number> {
   const log = createLogger({ level: 'info' });
-  let server: SknockServer;
+  const server: SknockServer = createServer({ config: file });
+  let settle: (code: number) => void = () => {};
+  const finished = new Promise<number>((resolve) => (settle = resolve));
+  let stopping = false;
+  let started = false;
+
+  const stop = (why: string, code: number): void => {
+    if (stopping) {
+      log.warn({ event: 'signal', signal: why }, 'already stopping; exiting now');
+      settle(EXIT_FAILURE);
+      return;
+    }
+    stopping = true;
+    log.info({ event: 'signal', signal: why }, 'stopping');
+    const hard = setTimeout(() => {
+      log.error({ event: 'stop-timeout', ms: STOP_HARD_TIMEOUT_MS }, 'stop took too long; exiting');
+      settle(EXIT_FAILURE);
+    }, STOP_HARD_TIMEOUT_MS);
+    hard.unref();
+    // stop() waits for a start in progress, then undoes it: a signal during start-up leaves no rules.
+    server.stop().then(
+      () => {
+        clearTimeout(hard);
+        settle(code);
+      },
+      (err: unknown) => {
+        clearTimeout(hard);
+        const { message, fields } = describe(err);
+        log.error({ event: 'stop-failed', ...fields, error: message }, `stop failed: ${message}`);
+        process.stderr.write(`sknock-server: ${message}\n`);
+        settle(EXIT_FAILURE);
+      },
+    );
+  };
+  process.on('SIGTERM', () => stop('SIGTERM', EXIT_OK));
+  process.on('SIGINT', () => stop('SIGINT', EXIT_OK));
+  process.on('SIGHUP', () => {
+    if (stopping || !started) return;
+    log.info({ event: 'signal', signal: 'SIGHUP' }, 'reloading configuration and CRL');
+    server.reload().catch(() => {
+      // the server logged why and keeps the configuration in force
+    });
+  });
+  // A bug must not leave firewall rules behind: log it, tear down, exit 1 (systemd restarts).
+  const fatal = (err: unknown): void => {
+    const { message } = describe(err);
+    log.fatal({ event: 'crash', error: message, stack: (err as Error)?.stack }, 'unexpected error; stopping');
+    stop('crash', EXIT_FAILURE);
+  };
+  process.on('uncaughtException', fatal);
+  process.on('unhandledRejection', fatal);
+
   try {
-    server = createServer({ config: file });
     await server.start();
+    started = true;
   } catch (err) {
+    if (stopping) return finished; // a signal came during start-up
     const { message, fields } = describe(err);
     log.fatal({ event: 'start-failed', ...fields, error: message }, `sknock-server could not start: ${message}`);
     process.stderr.write(`sknock-server: ${message}\n`);
     return EXIT_FAILURE;
   }
-  return new Promise<number>((resolve) => {
-    let stopping = false;
-    const stop = (why: string, code: number): void => {
-      if (stopping) {
-        log.warn({ event: 'signal', signal: why }, 'already stopping; exiting now');
-        resolve(EXIT_FAILURE);
-        return;
-      }
-      stopping = true;
-      log.info({ event: 'signal', signal: why }, 'stopping');
-      const hard = setTimeout(() => {
-        log.error({ event: 'stop-timeout', ms: STOP_HARD_TIMEOUT_MS }, 'stop took too long; exiting');
-        resolve(EXIT_FAILURE);
-      }, STOP_HARD_TIMEOUT_MS);
-      hard.unref();
-      server.stop().then(
-        () => {
-          clearTimeout(hard);
-          resolve(code);
-        },
-        (err: unknown) => {
-          clearTimeout(hard);
-          const { message, fields } = describe(err);
-          log.error({ event: 'stop-failed', ...fields, error: message }, `stop failed: ${message}`);
-          process.stderr.write(`sknock-server: ${message}\n`);
-          resolve(EXIT_FAILURE);
-        },
-      );
-    };
-    process.on('SIGTERM', () => stop('SIGTERM', EXIT_OK));
-    process.on('SIGINT', () => stop('SIGINT', EXIT_OK));
-    process.on('SIGHUP', () => {
-      if (stopping) return;
-      log.info({ event: 'signal', signal: 'SIGHUP' }, 'reloading configuration and CRL');
-      server.reload().catch(() => {
-        // the server logged why and keeps the configuration in force
-      });
-    });
-    // A bug must not leave firewall rules behind: log it, tear down, exit 1 (systemd restarts).
-    const fatal = (err: unknown): void => {
-      const { message } = describe(err);
-      log.fatal({ event: 'crash', error: message, stack: (err as Error)?.stack }, 'unexpected error; stopping');
-      stop('crash', EXIT_FAILURE);
-    };
-    process.on('uncaughtException', fatal);
-    process.on('unhandledRejection', fatal);
-  });
+  return finished;
 }
 
 export async function main(argv: readonly string[]): Promise<number> {

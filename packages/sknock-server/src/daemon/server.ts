@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import type { RemoteInfo, Socket } from 'node:dgram';
 import { EventEmitter } from 'node:events';
 import { FRAME_OVERHEAD_IPV6, type Credentials } from '@sknock/protocol';
@@ -126,6 +127,12 @@ function crlStatusForLog(status: CrlStatus): CrlSummary {
   };
 }
 
+function issuersKey(credentials: Credentials, intermediates: readonly Uint8Array[]): string {
+  const hash = createHash('sha256');
+  for (const der of [...credentials.caCertificates, ...intermediates]) hash.update(der);
+  return hash.digest('base64');
+}
+
 function errorMessage(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
 }
@@ -137,6 +144,7 @@ export class SknockServer extends EventEmitter<ServerEvents> {
   #logger: Logger;
   #ownLogger = false;
   #state: ServerState = 'stopped';
+  #starting: Promise<ServerAddress> | undefined;
   #socket: Socket | undefined;
   #firewall: FirewallBackend | undefined;
   /** True once setup() was called: only then may teardown() run (it would remove another instance's state). */
@@ -147,6 +155,8 @@ export class SknockServer extends EventEmitter<ServerEvents> {
   #queue: WorkQueue<ScreenedKnock> | undefined;
   #rejectLog: RejectLog | undefined;
   readonly #returning = new ReturningSources();
+  /** Identifies the CA certificates the CRL manager was made with (reload compares). */
+  #issuersKey = '';
   #received = 0;
   #accepted = 0;
   #rejected: Record<RejectCode, number> = Object.fromEntries(REJECT_CODES.map((c) => [c, 0])) as Record<RejectCode, number>;
@@ -157,7 +167,7 @@ export class SknockServer extends EventEmitter<ServerEvents> {
     this.#now = options.now ?? Date.now;
     if (typeof options.config !== 'string') {
       // Settings given as an object (or only credentials): validated now, at the boundary.
-      this.#config = resolveServerConfig({ ...(options.config ?? {}), ...(options.credentials ? { credentials: options.credentials } : {}) });
+      this.#config = this.#resolveObjectConfig();
     }
     this.#logger = silentLogger();
     if (options.logger !== undefined && options.logger !== false) this.#logger = options.logger;
@@ -174,9 +184,15 @@ export class SknockServer extends EventEmitter<ServerEvents> {
     this.#ownLogger = true;
   }
 
-  async #readConfig(): Promise<ServerConfig> {
+  #resolveObjectConfig(): ServerConfig {
     const { config, credentials } = this.#options;
-    if (typeof config !== 'string') return this.#config as ServerConfig;
+    return resolveServerConfig({ ...(typeof config === 'object' ? config : {}), ...(credentials ? { credentials } : {}) });
+  }
+
+  /** The config file read again (or, for settings given as an object, checked again: files, PFXPasswdFile). */
+  async #readConfig(reloading = false): Promise<ServerConfig> {
+    const { config, credentials } = this.#options;
+    if (typeof config !== 'string') return reloading ? this.#resolveObjectConfig() : (this.#config as ServerConfig);
     const fromFile = await loadConfigFile(config);
     return credentials === undefined ? fromFile : { ...fromFile, credentials };
   }
@@ -200,6 +216,16 @@ export class SknockServer extends EventEmitter<ServerEvents> {
   async start(): Promise<ServerAddress> {
     if (this.#state !== 'stopped') throw new SknockServerError('ERR_SKNOCK_STATE', `start() while ${this.#state}`);
     this.#state = 'starting';
+    const starting = this.#start();
+    this.#starting = starting;
+    try {
+      return await starting;
+    } finally {
+      this.#starting = undefined;
+    }
+  }
+
+  async #start(): Promise<ServerAddress> {
     try {
       const config = await this.#readConfig();
       this.#config = config;
@@ -210,6 +236,7 @@ export class SknockServer extends EventEmitter<ServerEvents> {
       this.#checkAnchors(credentials, intermediates);
 
       this.#crl = this.#makeCrlManager(config, credentials, intermediates);
+      this.#issuersKey = issuersKey(credentials, intermediates);
       await this.#crl.start();
       const trust = this.#makeTrustStore(config, credentials, intermediates, this.#crl);
 
@@ -290,7 +317,7 @@ export class SknockServer extends EventEmitter<ServerEvents> {
       return bound;
     } catch (err) {
       try {
-        await this.#undo();
+        await this.#undo(this.#firewall, true);
       } catch {
         // logged by #undo; the start error is the one to report
       }
@@ -420,21 +447,32 @@ export class SknockServer extends EventEmitter<ServerEvents> {
     const old = this.#config as ServerConfig;
     const log = this.#logger;
     try {
-      const config = await this.#readConfig();
+      const config = await this.#readConfig(true);
       const credentials = await loadServerCredentials(config);
       const intermediates = await loadCaFile(config);
       this.#checkAnchors(credentials, intermediates);
-      const crlChanged =
-        config.crlFile !== old.crlFile || config.crlUrl !== old.crlUrl || config.crlUpdateIntervalMinutes !== old.crlUpdateIntervalMinutes;
+      const issuers = issuersKey(credentials, intermediates);
+      const crlSourceChanged =
+        config.crlFile !== old.crlFile ||
+        config.crlUrl !== old.crlUrl ||
+        config.crlUpdateIntervalMinutes !== old.crlUpdateIntervalMinutes ||
+        config.requireCrl !== old.requireCrl ||
+        issuers !== this.#issuersKey;
       let crl = this.#crl as CrlManager;
-      if (crlChanged || config.serverPfxFile !== old.serverPfxFile || config.caFile !== old.caFile || typeof this.#options.config === 'string') {
-        // New CA material or CRL source: a fresh manager, started before the old one stops.
+      if (crlSourceChanged) {
+        // Other CA certificates or another CRL source: a fresh manager, started before the old one stops.
         const fresh = this.#makeCrlManager(config, credentials, intermediates);
         await fresh.start();
+        if (this.#state !== 'running') {
+          fresh.stop();
+          return;
+        }
         crl.stop();
         crl = fresh;
         this.#crl = fresh;
+        this.#issuersKey = issuers;
       } else {
+        // The same source: re-read it; a CRL file that no longer verifies keeps the last good CRL.
         await crl.reload();
       }
       const trust = this.#makeTrustStore(config, credentials, intermediates, crl);
@@ -457,6 +495,10 @@ export class SknockServer extends EventEmitter<ServerEvents> {
    * what the server added to the firewall, and stops every timer. Idempotent.
    */
   async stop(): Promise<void> {
+    if (this.#state === 'starting') {
+      // Let the start finish (or fail and undo itself), then stop what it started.
+      await this.#starting?.catch(() => undefined);
+    }
     if (this.#state === 'stopped' || this.#state === 'stopping') return;
     this.#state = 'stopping';
     const firewall = this.#firewall;
@@ -475,7 +517,7 @@ export class SknockServer extends EventEmitter<ServerEvents> {
   }
 
   /** Undoes whatever start() got to; throws the teardown's error after doing the rest. */
-  async #undo(firewall = this.#firewall): Promise<void> {
+  async #undo(firewall = this.#firewall, afterFailedStart = false): Promise<void> {
     const socket = this.#socket;
     this.#socket = undefined;
     if (socket !== undefined) await closeSocket(socket);
@@ -499,7 +541,9 @@ export class SknockServer extends EventEmitter<ServerEvents> {
       try {
         await firewall.teardown();
       } catch (err) {
-        this.#logger.error({ event: 'teardown', firewall: firewall.name, error: errorMessage(err) }, 'firewall teardown failed');
+        const line = { event: 'teardown', firewall: firewall.name, error: errorMessage(err) };
+        if (afterFailedStart) this.#logger.warn(line, 'could not undo the firewall set-up of the failed start');
+        else this.#logger.error(line, 'firewall teardown failed');
         throw err;
       }
     }
