@@ -72,7 +72,7 @@ firewallSuite(
           stdio: ['ignore', 'pipe', 'inherit'],
         });
         try {
-          const [chunk] = (await Promise.race([once(child.stdout, 'data'), sleep(15_000).then(() => [Buffer.from('timeout')])])) as [Buffer];
+          const [chunk] = (await once(child.stdout, 'data', { signal: AbortSignal.timeout(15_000) })) as [Buffer];
           assert.equal(String(chunk).trim(), 'ready');
           const granted = performance.now();
           child.kill('SIGKILL');
