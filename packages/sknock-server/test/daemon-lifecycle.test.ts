@@ -11,7 +11,7 @@ import { MemoryFirewallBackend } from '../src/firewall/memory.js';
 import { createLogger } from '../src/logging/create-logger.js';
 import { knockFixtures, makeKnock, PFX_PASSWORD, type KnockFixtures } from './support/knock-fixtures.js';
 import { recordingLogger } from './support/recording-logger.js';
-import { nextEvent, sendOnce } from './support/udp.js';
+import { nextEvent, sendOnce, waitUntil } from './support/udp.js';
 
 /** Grant expiry (`close`), reload of the CRL and credentials, stop during start, log redaction. */
 
@@ -111,6 +111,31 @@ describe('daemon lifecycle', () => {
     assert.equal(server.address(), undefined);
     assert.deepEqual(firewall.events.map((e) => e.type), ['setup', 'teardown']);
     await assert.rejects(server.reload(), (err: Error & { code?: string }) => err.code === 'ERR_SKNOCK_STATE');
+  });
+
+  it('a listener that throws is logged and the daemon goes on', async () => {
+    const logger = recordingLogger();
+    const server = createServer({ credentials: f.server, config: { listenAddress: '127.0.0.1' }, firewall: 'memory', logger, listenPort: 0 });
+    const { port } = await server.start();
+    try {
+      server.on('open', () => {
+        throw new Error('listener bug');
+      });
+      server.on('reject', () => {
+        throw new Error('listener bug');
+      });
+      await sendOnce(new Uint8Array(900).fill(1), port);
+      await sendOnce(makeKnock(f, f.alice), port);
+      await waitUntil(() => server.grants().length === 1, 3000, 'first grant');
+      await sendOnce(makeKnock(f, f.alice, { port: 3000 }), port);
+      await waitUntil(() => server.grants().length === 2, 3000, 'second grant');
+      assert.equal(server.stats().accepted, 2);
+      assert.equal(server.grants().length, 2);
+      assert.ok(logger.records.filter((r) => r.level === 'error' && /listener threw/.test(r.msg ?? '')).length >= 2);
+      assert.equal(server.state, 'running');
+    } finally {
+      await server.stop();
+    }
   });
 
   it('the logger redacts secrets wherever they appear', () => {

@@ -252,13 +252,13 @@ export class SknockServer extends EventEmitter<ServerEvents> {
         retryBaseMs: limits.openRetryBaseMs,
       });
       keeper.on('open', (e: GrantEvent) => {
-        this.emit('open', e);
+        this.#emitSafely('open', e);
       });
       keeper.on('close', (e: GrantEvent) => {
         log.debug({ event: 'close', grant: e.grant, subject: e.subject, serial: e.serial }, 'grant expired');
-        this.emit('close', e);
+        this.#emitSafely('close', e);
       });
-      keeper.on('lost', (e: GrantEvent & { error: string }) => this.emit('lost', e));
+      keeper.on('lost', (e: GrantEvent & { error: string }) => this.#emitSafely('lost', e));
       this.#keeper = keeper;
 
       this.#pipeline = createKnockPipeline({
@@ -381,7 +381,7 @@ export class SknockServer extends EventEmitter<ServerEvents> {
     try {
       if (this.#state !== 'running') return;
       source = normaliseSource(rinfo.address, rinfo.family, rinfo.port);
-      if (this.listenerCount('knock') > 0) this.emit('knock', { source, length: msg.length });
+      if (this.listenerCount('knock') > 0) this.#emitSafely('knock', { source, length: msg.length });
       const pipeline = this.#pipeline as KnockPipeline;
       const now = this.#now();
       const screened = pipeline.screen(msg, source, now);
@@ -424,7 +424,7 @@ export class SknockServer extends EventEmitter<ServerEvents> {
         },
         'knock accepted',
       );
-      if (this.listenerCount('accept') > 0) this.emit('accept', { grant, subject, serial, expiresAt, skewSeconds, source: knock.source });
+      if (this.listenerCount('accept') > 0) this.#emitSafely('accept', { grant, subject, serial, expiresAt, skewSeconds, source: knock.source });
     } catch (err) {
       this.#logger.error({ error: errorMessage(err) }, 'error handling a knock');
     }
@@ -433,7 +433,16 @@ export class SknockServer extends EventEmitter<ServerEvents> {
   #reject(code: RejectCode, source: KnockSource, detail: string): void {
     this.#rejected[code] += 1;
     this.#rejectLog?.record(code, source, detail);
-    if (this.listenerCount('reject') > 0) this.emit('reject', { code, source, detail });
+    if (this.listenerCount('reject') > 0) this.#emitSafely('reject', { code, source, detail });
+  }
+
+  /** Emits an event; a listener that throws is logged, and the daemon goes on (it is not the network's fault). */
+  #emitSafely<K extends keyof ServerEvents>(name: K, ...args: ServerEvents[K]): void {
+    try {
+      (this.emit as (n: K, ...a: ServerEvents[K]) => boolean)(name, ...args);
+    } catch (err) {
+      this.#logger.error({ event: name, error: errorMessage(err) }, `a '${String(name)}' listener threw`);
+    }
   }
 
   /**
