@@ -143,7 +143,7 @@ async function reexecInUserNamespace() {
 // issue-client` do on the command line).
 
 async function makeCredentials(serverName, servicePort) {
-  const ca = await createCa({ name: 'sKnock demo CA', validityDays: 1 });
+  const ca = await createCa({ name: 'sKnock demo CA', validityDays: 2 });
   const server = await issueServerCertificate(ca, { name: serverName, validityDays: 1, pkcs12: { passphrase: PASSPHRASE } });
   const client = await issueClientCertificate(ca, {
     name: 'alice',

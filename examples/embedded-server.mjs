@@ -76,7 +76,7 @@ class PrintingFirewall {
 
 // Throwaway credentials. In production the server reads a PKCS#12 file instead
 // (config `serverPFXFile`), made once with `sknock-ca issue-server`.
-const ca = await createCa({ name: 'Embedded example CA', validityDays: 1 });
+const ca = await createCa({ name: 'Embedded example CA', validityDays: 2 });
 const serverCert = await issueServerCertificate(ca, { name: '127.0.0.1', validityDays: 1 });
 const clientCert = await issueClientCertificate(ca, { name: 'carol', grants: [{ protocol: 'tcp', port: 8443 }], validityDays: 1 });
 

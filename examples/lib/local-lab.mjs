@@ -51,7 +51,7 @@ export async function startLocalLab({ service = 'hello', durationSeconds = 15, l
 
   // Credentials: a CA, a server certificate, and a client certificate that grants the
   // service's port (the grants live inside the client certificate).
-  const ca = await createCa({ name: 'Example CA', validityDays: 1 });
+  const ca = await createCa({ name: 'Example CA', validityDays: 2 });
   const serverCert = await issueServerCertificate(ca, { name: '127.0.0.1', validityDays: 1, pkcs12: { passphrase: PASSPHRASE } });
   const clientCert = await issueClientCertificate(ca, {
     name: 'example-client',

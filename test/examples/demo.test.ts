@@ -1,0 +1,177 @@
+/**
+ * `npm run demo` (examples/demo.mjs): the story's output and exit status in each mode, and
+ * that nothing is left behind — no namespace, no nftables table, no process — also when it
+ * is interrupted.
+ */
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { describe, it } from 'node:test';
+import { netnsSkipReason } from '../support/netns.js';
+import { run, runExample, show, type RunResult } from './run-script.js';
+
+const netnsSkip = await netnsSkipReason({ tools: ['nft'] });
+const root = process.getuid?.() === 0;
+
+function usernsSkipReason(): string | false {
+  const probe = spawnSync('unshare', ['--user', '--map-root-user', '--net', '--mount', '--', '/bin/sh', '-c', 'mount -t tmpfs x /run && ip netns add p && nft --version'], {
+    stdio: 'ignore',
+    timeout: 10_000,
+  });
+  return probe.status === 0 ? false : 'unprivileged user namespaces (or ip/nft inside them) are not available here';
+}
+
+/** Output lines without the `[ 1.2 s] ` time stamps. */
+function lines(r: RunResult): string[] {
+  return r.stdout.split('\n').map((l) => l.replace(/^\[\s*[\d.]+ s\] /, ''));
+}
+
+/** Each pattern matches a line, in this order (other lines may come between). */
+function assertInOrder(r: RunResult, patterns: readonly RegExp[]): void {
+  const all = lines(r);
+  let at = 0;
+  for (const pattern of patterns) {
+    const found = all.findIndex((line, i) => i >= at && pattern.test(line));
+    assert.ok(found >= 0, `no line matching ${pattern} after line ${at}\n${show(r)}`);
+    at = found + 1;
+  }
+}
+
+async function labNamespaces(pid: number): Promise<string[]> {
+  const r = await run('ip', ['netns', 'list']);
+  return r.stdout
+    .split('\n')
+    .map((l) => l.split(' ')[0] ?? '')
+    .filter((name) => name.startsWith(`sknockdemo-${pid.toString(36)}-`));
+}
+
+/** Processes whose parent is `pid` (the demo's helpers: `ip netns exec` becomes node). */
+function childPids(pid: number): number[] {
+  const out: number[] = [];
+  for (const name of readdirSync('/proc')) {
+    if (!/^\d+$/.test(name)) continue;
+    try {
+      const stat = readFileSync(`/proc/${name}/stat`, 'utf8');
+      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+      if (ppid === pid) out.push(Number(name));
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return out;
+}
+
+const STORY = [
+  /^1\. alice connects to \S+ without knocking$/,
+  /^2\. alice knocks: knock\(\{ host: /,
+  /^ {3}✓ port open \d+ ms after knock\(\) was called \(\d+ datagrams? of \d+ bytes to udp\/\d+\)$/,
+  /^3\. alice connects again$/,
+  /^ {3}✓ connected in \d+ ms; the service says: "hello [\d.]+, you reached the hidden service"$/,
+  /^4\. waiting for the grant to run out \(3 s\)…$/,
+  /^5\. alice connects once more$/,
+];
+
+describe('the demo (npm run demo)', () => {
+  it('knocks through nftables in two network namespaces and leaves nothing behind', { skip: netnsSkip }, async () => {
+    let pid = 0;
+    // As root the default (auto) mode is this one; otherwise force it.
+    const env = root ? { ...process.env, SKNOCK_DEMO_MODE: undefined } : { ...process.env, SKNOCK_DEMO_MODE: 'netns' };
+    const r = await runExample('demo.mjs', { env, onSpawn: (c) => (pid = c.pid ?? 0) });
+    assert.equal(r.code, 0, show(r));
+    assertInOrder(r, [
+      /^Mode: nftables in two network namespaces \(real packets, real firewall\)\.$/,
+      /^Made a throwaway CA "sKnock demo CA", a server certificate, and a client certificate for "alice" that grants tcp\/2000\.$/,
+      /^Made network namespaces sknockdemo-\S+-srv \(10\.66\.0\.1\) and sknockdemo-\S+-cli \(10\.66\.0\.2\), joined by a veth pair\.$/,
+      /^In sknockdemo-\S+-srv: the sKnock daemon on udp\/62201 \(nftables, policy drop, grants last 3 s\)/,
+      STORY[0] as RegExp,
+      /^ {3}✗ no answer within \d+ ms: the firewall drops the packets$/,
+      STORY[1] as RegExp,
+      /^ {3}server: knock from 10\.66\.0\.2 verified \(CN=alice, may open tcp\/2000\)$/,
+      ...STORY.slice(2, 6),
+      /^ {3}server: grant expired, 10\.66\.0\.2 → tcp\/2000 closed$/,
+      STORY[6] as RegExp,
+      /^ {3}✗ no answer within \d+ ms: the firewall drops the packets$/,
+      /^Cleaned up: daemon stopped \(its nftables table removed\), namespaces deleted, temporary files removed\.$/,
+      /^Done in [\d.]+ s: dropped → knock → open → dropped again after 3 s\.$/,
+    ]);
+    assert.deepEqual(await labNamespaces(pid), [], 'the demo left namespaces behind');
+    // Its nftables table lived in its own namespace; nothing reached the host's ruleset.
+    const tables = await run('nft', ['list', 'tables']);
+    assert.doesNotMatch(tables.stdout, /table inet sknock\b/, 'an sknock table in the host namespace');
+  });
+
+  it('cleans up everything when interrupted (SIGINT mid-story)', { skip: netnsSkip }, async () => {
+    let pid = 0;
+    let helpers: number[] = [];
+    let signalled = false;
+    const r = await runExample('demo.mjs', {
+      env: { ...process.env, SKNOCK_DEMO_MODE: 'netns' },
+      onSpawn: (c) => (pid = c.pid ?? 0),
+      onStdout: (text, child) => {
+        if (signalled || !text.includes('1. alice connects')) return;
+        signalled = true;
+        helpers = childPids(pid);
+        child.kill('SIGINT');
+      },
+    });
+    assert.ok(signalled, `the story never started\n${show(r)}`);
+    assert.equal(r.code, 130, show(r));
+    assert.match(r.stdout, /SIGINT: cleaning up…[\s\S]*Cleaned up: daemon stopped \(its nftables table removed\), namespaces deleted[\s\S]*cleaned up\.\n$/);
+    assert.ok(helpers.length >= 2, `expected the server and client helpers among ${helpers.join(', ')}`);
+    for (const helper of helpers) assert.ok(!existsSync(`/proc/${helper}`), `helper process ${helper} still runs`);
+    assert.deepEqual(await labNamespaces(pid), []);
+  });
+
+  it('runs inside an unprivileged user namespace (unshare --user --map-root-user --net)', { skip: usernsSkipReason() }, async () => {
+    const r = await runExample('demo.mjs', { env: { ...process.env, SKNOCK_DEMO_MODE: 'userns' } });
+    assert.equal(r.code, 0, show(r));
+    assertInOrder(r, [
+      /^Mode: nftables in two network namespaces, inside an unprivileged user namespace \(real packets, real firewall\)\.$/,
+      STORY[0] as RegExp,
+      /^ {3}✗ no answer within \d+ ms: the firewall drops the packets$/,
+      ...STORY.slice(1),
+      /^ {3}✗ no answer within \d+ ms: the firewall drops the packets$/,
+      /^Done in [\d.]+ s: dropped → knock → open → dropped again after 3 s\.$/,
+    ]);
+  });
+
+  it('says plainly when it falls back to the memory back end, and still tells the story', async () => {
+    const r = await runExample('demo.mjs', { env: { ...process.env, SKNOCK_DEMO_MODE: 'memory' } });
+    assert.equal(r.code, 0, show(r));
+    assertInOrder(r, [
+      /^Mode: SIMULATED — no network namespace can be made here \(SKNOCK_DEMO_MODE=memory\),$/,
+      /^so this runs the same story on loopback with the in-memory firewall back end\.$/,
+      /the service itself asks it whether a grant is open$/,
+      STORY[0] as RegExp,
+      /^ {3}✗ connection reset after \d+ ms: the memory back end holds no grant, so the service resets it \(simulated firewall\)$/,
+      STORY[1] as RegExp,
+      /^ {3}server: knock from 127\.0\.0\.1 verified \(CN=alice, may open tcp\/\d+\)$/,
+      ...STORY.slice(2, 6),
+      /^ {3}server: grant expired, 127\.0\.0\.1 → tcp\/\d+ closed$/,
+      STORY[6] as RegExp,
+      /^ {3}✗ connection reset after \d+ ms: the memory back end holds no grant/,
+      /^Cleaned up: daemon and service stopped\.$/,
+      /^Done in [\d.]+ s: refused → knock → open → refused again after 3 s \(simulated firewall\)\.$/,
+    ]);
+  });
+
+  it('stops cleanly on SIGTERM in memory mode', async () => {
+    let signalled = false;
+    const r = await runExample('demo.mjs', {
+      env: { ...process.env, SKNOCK_DEMO_MODE: 'memory' },
+      onStdout: (text, child) => {
+        if (signalled || !text.includes('4. waiting')) return;
+        signalled = true;
+        child.kill('SIGTERM');
+      },
+    });
+    assert.equal(r.code, 143, show(r));
+    assert.match(r.stdout, /SIGTERM: cleaning up…\n.*Cleaned up: daemon and service stopped\.\ncleaned up\.\n$/);
+  });
+
+  it('refuses an unknown SKNOCK_DEMO_MODE', async () => {
+    const r = await runExample('demo.mjs', { env: { ...process.env, SKNOCK_DEMO_MODE: 'cloud' } });
+    assert.equal(r.code, 1, show(r));
+    assert.match(r.stdout, /demo failed: SKNOCK_DEMO_MODE must be auto, netns, userns or memory, not cloud/);
+  });
+});
