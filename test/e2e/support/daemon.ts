@@ -64,7 +64,9 @@ export class Daemon {
    * line (or its exit, which throws with what it printed).
    */
   static async start(ns: Namespace, configFile: string, timeoutMs = 10_000): Promise<Daemon> {
-    const child = ns.spawn(process.execPath, [SERVER_BIN, '--config', configFile], { stdio: ['ignore', 'pipe', 'pipe'] });
+    // For investigations: e.g. SKNOCK_E2E_DAEMON_NODE_ARGS='--cpu-prof --cpu-prof-dir=/tmp/prof'.
+    const nodeArgs = (process.env['SKNOCK_E2E_DAEMON_NODE_ARGS'] ?? '').split(' ').filter((a) => a !== '');
+    const child = ns.spawn(process.execPath, [...nodeArgs, SERVER_BIN, '--config', configFile], { stdio: ['ignore', 'pipe', 'pipe'] });
     const daemon = new Daemon(child);
     const listening = daemon.waitForLog((l) => l['event'] === 'listening', 'the listening line', { timeoutMs });
     const exited = daemon.#exited.then((e) => {
