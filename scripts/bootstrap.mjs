@@ -2,7 +2,8 @@
 // `npm run demo` and `npm test` on a fresh clone, with nothing but Node and npm:
 //   1. installs the dependencies if they are missing or stale (`pnpm install --frozen-lockfile`,
 //      with pnpm from PATH or else `npx --yes pnpm@<packageManager version>`);
-//   2. builds (`tsc -b`, incremental: quick when nothing changed);
+//   2. builds (`tsc -b`, incremental: quick when nothing changed), and after a fresh install
+//      links the workspace packages' bins, which exist only once built;
 //   3. runs the demo (examples/demo.mjs) or the test suite (scripts/run-tests.mjs [filter …]).
 // `pnpm demo` / `pnpm test` run the same script.
 //
@@ -10,6 +11,7 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
@@ -84,17 +86,48 @@ function runSync(file, args, what) {
   if (r.status !== 0) fail(`${what} failed (exit ${r.status ?? r.signal})`);
 }
 
+/**
+ * Runs a command, showing its output as it comes except lines `hide` matches (or none of it
+ * with `quiet`, unless it fails).
+ */
+function runFiltered(file, args, what, { hide = () => false, quiet = false } = {}) {
+  return new Promise((resolve) => {
+    const child = spawn(file, args, { cwd: root, stdio: ['inherit', 'pipe', 'pipe'], env: cleanEnv() });
+    const held = [];
+    for (const [stream, out] of [
+      [child.stdout, process.stdout],
+      [child.stderr, process.stderr],
+    ]) {
+      createInterface({ input: stream }).on('line', (line) => {
+        if (hide(line)) return;
+        if (quiet) held.push(line);
+        else out.write(`${line}\n`);
+      });
+    }
+    child.on('error', (err) => fail(`${what}: ${err.message}`));
+    child.on('close', (code, signal) => {
+      if (code === 0) return resolve();
+      for (const line of held) process.stderr.write(`${line}\n`);
+      fail(`${what} failed (exit ${code ?? signal})`);
+    });
+  });
+}
+
+// On a fresh clone the workspace packages are not built yet, so pnpm cannot link their bins
+// (sknock, sknock-server, sknock-ca) and warns; a second, offline install after the build does.
+const missingBin = (line) => /Failed to create bin at .*ENOENT/.test(line);
 const why = installNeeded();
-if (why) {
-  const pnpm = pnpmCommand();
+const pnpm = why ? pnpmCommand() : undefined;
+if (pnpm) {
   say(`${why}: pnpm install --frozen-lockfile with ${pnpm.label}`);
-  runSync(pnpm.file, [...pnpm.args, 'install', '--frozen-lockfile'], 'pnpm install');
+  await runFiltered(pnpm.file, [...pnpm.args, 'install', '--frozen-lockfile'], 'pnpm install', { hide: missingBin });
 }
 
 // --- Build ----------------------------------------------------------------------------------------
 const tsc = join(root, 'node_modules', 'typescript', 'bin', 'tsc');
 if (!existsSync(tsc)) fail('node_modules/typescript is missing after the install');
 runSync(process.execPath, [tsc, '-b'], 'tsc -b');
+if (pnpm) await runFiltered(pnpm.file, [...pnpm.args, 'install', '--frozen-lockfile', '--offline'], 'linking the workspace bins (pnpm install --offline)', { quiet: true });
 if (command === 'build') process.exit(0);
 
 // --- Run --------------------------------------------------------------------------------------------

@@ -13,7 +13,7 @@ import { createInterface } from 'node:readline';
 import { after, before, describe, it } from 'node:test';
 import { createCa, issueClientCertificate, issueServerCertificate } from '@sknock/server/ca';
 import { createTopology, netnsSkipReason, type Topology } from '../support/netns.js';
-import { clientBinDir, examplesDir, run, runExample, serverMain, show } from './run-script.js';
+import { clientMain, examplesDir, run, runExample, serverMain, show } from './run-script.js';
 
 describe('examples/knock-then-connect.mjs', () => {
   it('knocks at its throwaway server, then connects and reads the greeting', async () => {
@@ -103,7 +103,13 @@ async function startLocalServer(): Promise<{ child: ChildProcessWithoutNullStrea
 
 describe('examples/ssh-proxycommand.sh with examples/local-server.mjs', () => {
   let local: Awaited<ReturnType<typeof startLocalServer>>;
+  let binDir: string;
+  let path: string;
   before(async () => {
+    // `sknock` on PATH, as `npm install -g @sknock/client` would put it: a wrapper of the built CLI.
+    binDir = mkdtempSync(join(tmpdir(), 'sknock-bin-'));
+    writeFileSync(join(binDir, 'sknock'), `#!/bin/sh\nexec '${process.execPath}' '${clientMain}' "$@"\n`, { mode: 0o755 });
+    path = `${binDir}${delimiter}${process.env['PATH'] ?? ''}`;
     local = await startLocalServer();
   });
   after(async () => {
@@ -111,9 +117,8 @@ describe('examples/ssh-proxycommand.sh with examples/local-server.mjs', () => {
     const exited = once(local.child, 'exit');
     local.child.stdin.end(); // local-server.mjs --json stops when its stdin closes
     await exited;
+    if (binDir) rmSync(binDir, { recursive: true, force: true });
   });
-
-  const path = `${clientBinDir}${delimiter}${process.env['PATH'] ?? ''}`; // `sknock` from @sknock/client
 
   it('relays a connection like an ssh ProxyCommand (password from an environment variable)', async () => {
     const { SKNOCK_PASSPHRASE_FILE: _file, ...env } = local.env;

@@ -68,7 +68,7 @@ describe('scripts/bootstrap.mjs', () => {
   });
 
   /** Runs bootstrap.mjs with only the fake tools on PATH; returns the log lines. */
-  async function bootstrap(args: string[], env: Record<string, string> = {}): Promise<{ code: number | null; lines: string[]; stderr: string }> {
+  async function bootstrap(args: string[], env: Record<string, string> = {}): Promise<{ code: number | null; lines: string[]; stdout: string; stderr: string }> {
     const r = await run(node, [join(repo, 'scripts', 'bootstrap.mjs'), ...args], {
       cwd: repo,
       env: { PATH: bin, HOME: process.env['HOME'] ?? '/', BOOTSTRAP_LOG: log, ...env },
@@ -76,13 +76,13 @@ describe('scripts/bootstrap.mjs', () => {
     const lines = readFileSync(log, 'utf8').trim().split('\n').filter(Boolean);
     writeFileSync(log, '');
     if (r.code === null) assert.fail(show(r));
-    return { code: r.code, lines, stderr: r.stderr };
+    return { code: r.code, lines, stdout: r.stdout, stderr: r.stderr };
   }
 
   it('on a fresh clone: pnpm install --frozen-lockfile (pnpm from PATH), tsc -b, then the tests with their arguments', async () => {
     fakeTool(join(bin, 'pnpm'), 'pnpm', `if (args[0] === '--version') console.log('10.34.9');${INSTALL}`);
     const first = await bootstrap(['test', 'examples', 'packaging'], { TESTS_EXIT: '3' });
-    assert.deepEqual(first.lines, ['pnpm --version', 'pnpm install --frozen-lockfile', 'tsc -b', 'run-tests examples packaging']);
+    assert.deepEqual(first.lines, ['pnpm --version', 'pnpm install --frozen-lockfile', 'tsc -b', 'pnpm install --frozen-lockfile --offline', 'run-tests examples packaging']);
     assert.equal(first.code, 3, 'the test runner\'s exit status');
     assert.match(first.stderr, /dependencies are not installed: pnpm install --frozen-lockfile with pnpm 10\.34\.9/);
 
@@ -92,19 +92,19 @@ describe('scripts/bootstrap.mjs', () => {
 
     writeFileSync(join(repo, 'pnpm-lock.yaml'), "lockfileVersion: '9.0'\n# a new dependency\n");
     const changed = await bootstrap(['build']);
-    assert.deepEqual(changed.lines, ['pnpm --version', 'pnpm install --frozen-lockfile', 'tsc -b']);
+    assert.deepEqual(changed.lines, ['pnpm --version', 'pnpm install --frozen-lockfile', 'tsc -b', 'pnpm install --frozen-lockfile --offline']);
     assert.match(changed.stderr, /pnpm-lock\.yaml changed since the last install/);
 
     rmSync(join(repo, 'packages/a/node_modules'), { recursive: true });
     const project = await bootstrap(['build']);
-    assert.deepEqual(project.lines, ['pnpm --version', 'pnpm install --frozen-lockfile', 'tsc -b']);
+    assert.deepEqual(project.lines, ['pnpm --version', 'pnpm install --frozen-lockfile', 'tsc -b', 'pnpm install --frozen-lockfile --offline']);
     assert.match(project.stderr, /packages\/a not installed/);
   });
 
   it('without pnpm: npx --yes pnpm@<packageManager version>', async () => {
     fakeTool(join(bin, 'npx'), 'npx', INSTALL);
     const r = await bootstrap(['test']);
-    assert.deepEqual(r.lines, ['npx --yes pnpm@10.34.9 install --frozen-lockfile', 'tsc -b', 'run-tests']);
+    assert.deepEqual(r.lines, ['npx --yes pnpm@10.34.9 install --frozen-lockfile', 'tsc -b', 'npx --yes pnpm@10.34.9 install --frozen-lockfile --offline', 'run-tests']);
     assert.equal(r.code, 0);
   });
 
@@ -112,14 +112,23 @@ describe('scripts/bootstrap.mjs', () => {
     fakeTool(join(bin, 'pnpm'), 'pnpm', "if (args[0] === '--version') console.log('11.0.0');");
     fakeTool(join(bin, 'npx'), 'npx', INSTALL);
     const r = await bootstrap(['build']);
-    assert.deepEqual(r.lines, ['pnpm --version', 'npx --yes pnpm@10.34.9 install --frozen-lockfile', 'tsc -b']);
+    assert.deepEqual(r.lines, ['pnpm --version', 'npx --yes pnpm@10.34.9 install --frozen-lockfile', 'tsc -b', 'npx --yes pnpm@10.34.9 install --frozen-lockfile --offline']);
     assert.match(r.stderr, /pnpm 11\.0\.0 on PATH is not a 9\.x or 10\.x release/);
   });
 
   it('keeps the npm_* variables of `npm run` away from pnpm', async () => {
     fakeTool(join(bin, 'pnpm'), 'pnpm', `if (args[0] === '--version') console.log('10.34.9');${INSTALL}`);
     const r = await bootstrap(['build'], { npm_config_leak: 'yes' });
-    assert.deepEqual(r.lines, ['pnpm --version', 'pnpm install --frozen-lockfile', 'tsc -b']);
+    assert.deepEqual(r.lines, ['pnpm --version', 'pnpm install --frozen-lockfile', 'tsc -b', 'pnpm install --frozen-lockfile --offline']);
+  });
+
+  it("shows pnpm's output, except its warnings about bins of the not yet built workspace packages", async () => {
+    const warn = "if (args.includes('install') && !args.includes('--offline')) { console.log('Progress: resolved 40'); console.log(' WARN  Failed to create bin at /r/examples/node_modules/.bin/sknock. ENOENT: no such file or directory, open \\'/r/main.js\\''); }";
+    fakeTool(join(bin, 'pnpm'), 'pnpm', `if (args[0] === '--version') console.log('10.34.9');${warn}${INSTALL}`);
+    const r = await bootstrap(['build']);
+    assert.equal(r.code, 0);
+    assert.match(r.stdout, /^Progress: resolved 40$/m);
+    assert.doesNotMatch(`${r.stdout}${r.stderr}`, /Failed to create bin/);
   });
 
   it('stops with a message when the install fails', async () => {
