@@ -391,6 +391,8 @@ async function tellStory(world) {
   say(`2. alice knocks: ${world.knockCall}`);
   knockCalled = performance.now();
   const knocked = await world.knock();
+  // The daemon's report of the grant travels on another pipe; let it print first.
+  if (knocked.ok && openedAt === 0) await Promise.race([once(world.events, 'open'), new Promise((resolve) => setTimeout(resolve, 1000))]);
   if (knocked.ok) {
     const d = knocked.datagrams?.[knocked.datagrams.length - 1];
     const sent = d ? `${knocked.datagrams.length} datagram${knocked.datagrams.length > 1 ? 's' : ''} of ${d.bytes} bytes to udp/${d.knockPort}` : 'sent';
