@@ -13,6 +13,8 @@ import { epochNow, loadInput, type KnockerInput } from './knock-tools.js';
 interface Input extends KnockerInput {
   /** Knocks per second offered. */
   readonly rate: number;
+  /** UDP port to send to (default: a random one from 10,000 to 60,000 per knock). */
+  readonly knockPort?: number;
 }
 
 const SLICE_MS = 5;
@@ -46,7 +48,7 @@ for (let i = 0; i < packets.length; ) {
   for (; i < due; i++) {
     const socket = sockets[i] as Socket;
     const packet = packets[i] as Uint8Array;
-    pending.push(new Promise<void>((resolve) => socket.send(packet, randomInt(10_000, 60_001), input.host, (err) => {
+    pending.push(new Promise<void>((resolve) => socket.send(packet, input.knockPort ?? randomInt(10_000, 60_001), input.host, (err) => {
       if (err) failed++;
       resolve();
     })));

@@ -27,7 +27,7 @@ const CLOSE_SLACK_MS = 2500;
 
 const TOOLS: Record<BackendName, string[]> = {
   nftables: ['nft'],
-  iptables: ['iptables', 'ip6tables', 'iptables-save', 'ip6tables-save', 'iptables-restore', 'ip6tables-restore', 'nft'],
+  iptables: ['iptables', 'ip6tables', 'iptables-save', 'ip6tables-save', 'iptables-restore', 'ip6tables-restore'],
 };
 
 /** Defines the suite for `backend`; call at the top level of a test file (it awaits the skip check). */
