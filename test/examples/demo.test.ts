@@ -5,10 +5,12 @@
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { netnsSkipReason } from '../support/netns.js';
-import { run, runExample, show, type RunResult } from './run-script.js';
+import { examplesDir, run, runExample, show, type RunResult } from './run-script.js';
 
 const netnsSkip = await netnsSkipReason({ tools: ['nft'] });
 const root = process.getuid?.() === 0;
@@ -133,6 +135,42 @@ describe('the demo (npm run demo)', () => {
       /^ {3}✗ no answer within \d+ ms: the firewall drops the packets$/,
       /^Done in [\d.]+ s: dropped → knock → open → dropped again after 3 s\.$/,
     ]);
+  });
+
+  // As an unprivileged user (setpriv to nobody), the automatic choice: a user namespace where
+  // the kernel allows one, else the memory back end with the reason. Interrupted once the
+  // mode is printed (the full stories are tested above and below).
+  const setpriv = spawnSync('/bin/sh', ['-c', 'command -v setpriv'], { encoding: 'utf8' }).stdout.trim(); // absolute: PATH changes below
+  const asNobody = root && setpriv !== '' ? false : 'needs root and setpriv to run the demo as nobody';
+  async function demoAsNobody(path: string): Promise<RunResult> {
+    let signalled = false;
+    return run(setpriv, ['--reuid=nobody', '--regid=nogroup', '--clear-groups', '--', process.execPath, `${examplesDir}demo.mjs`], {
+      env: { PATH: path, HOME: '/', LANG: 'C.UTF-8' },
+      onStdout: (text, child) => {
+        if (signalled || !/\n1\. alice connects|\] 1\. alice connects/.test(text)) return;
+        signalled = true;
+        child.kill('SIGINT');
+      },
+    });
+  }
+
+  it('not root: picks the user namespace by itself', { skip: asNobody || usernsSkipReason() }, async () => {
+    const r = await demoAsNobody(process.env['PATH'] ?? '/usr/bin:/bin');
+    assert.match(r.stdout, /^Mode: nftables in two network namespaces, inside an unprivileged user namespace/m, show(r));
+    assert.equal(r.code, 130, show(r));
+  });
+
+  it('not root and no unshare: says why and falls back to the memory back end', { skip: asNobody }, async () => {
+    const bin = mkdtempSync(join(tmpdir(), 'sknock-demo-path-'));
+    try {
+      chmodSync(bin, 0o755);
+      symlinkSync(process.execPath, join(bin, 'node'));
+      const r = await demoAsNobody(bin); // PATH: node only
+      assert.match(r.stdout, /^Mode: SIMULATED — no network namespace can be made here \(not root, and unshare \(util-linux\) is not installed\),$/m, show(r));
+      assert.equal(r.code, 130, show(r));
+    } finally {
+      rmSync(bin, { recursive: true, force: true });
+    }
   });
 
   it('says plainly when it falls back to the memory back end, and still tells the story', async () => {
