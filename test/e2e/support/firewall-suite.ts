@@ -11,6 +11,7 @@ import assert from 'node:assert/strict';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { createCrl } from '@sknock/server/ca';
 import { createTopology, netnsSkipReason, type Namespace, type TcpListener, type Topology, type UdpListener } from '../../support/netns.js';
 import { buildKnock, cliKnock, cliKnockOk, dryRunDatagram, randomKnockPort } from './client.js';
 import { Daemon, writeConfig, type ConfigValue } from './daemon.js';
@@ -296,6 +297,28 @@ export async function defineFirewallSuite(backend: BackendName): Promise<void> {
             await waitForTcp(from, family, TCP_SERVICE, 'open', 2000);
           }
         });
+      });
+
+      it('SIGHUP re-reads crlFile: a certificate revoked since the start is refused from then on', async () => {
+        const since = daemon.mark();
+        await cliKnockOk(client1, pki, pki.erin, server.ipv4, TCP_SERVICE, { noVerify: true });
+        await daemon.waitForAccept(client1.ipv4, TCP_SERVICE, { since });
+        const now = Date.now();
+        const crl = await createCrl(pki.ca, {
+          revoked: [
+            { serial: pki.carol.serial, date: new Date(now - 60_000) },
+            { serial: pki.erin.serial, date: new Date(now - 1000) },
+          ],
+          crlNumber: 2,
+        });
+        await writeFile(pki.crlFile, crl);
+        const sinceHup = daemon.mark();
+        daemon.child.kill('SIGHUP');
+        await daemon.waitForLog((l) => l['event'] === 'reload', 'the reload line', { since: sinceHup });
+        const sinceRevoked = daemon.mark();
+        await cliKnockOk(client1, pki, pki.erin, server.ipv6, TCP_SERVICE, { noVerify: true });
+        await daemon.waitForReject('revoked', client1.ipv6, { since: sinceRevoked });
+        assert.equal(await client1.probeTcp(server.ipv6, TCP_SERVICE), 'refused');
       });
 
       it('SIGTERM: exit 0, every rule removed (grants still open included); the ruleset is exactly as before start', async () => {

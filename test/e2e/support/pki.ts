@@ -51,6 +51,8 @@ export interface E2ePki {
   readonly carol: E2eClient;
   /** Grants tcp/2000; revoked by `urlCrl` (the CRL served over HTTP). */
   readonly dave: E2eClient;
+  /** Grants tcp/2000; on no CRL at first (the SIGHUP test revokes it). */
+  readonly erin: E2eClient;
   /** CRL (DER) revoking carol, written to `crlFile`. */
   readonly crlFile: string;
   /** CRL (DER) revoking dave, to serve at a crlUrl. */
@@ -73,6 +75,7 @@ export async function makePki(): Promise<E2ePki> {
     const alice = await client('alice', ALICE_GRANTS);
     const carol = await client('carol', [{ protocol: 'tcp', port: TCP_SERVICE }]);
     const dave = await client('dave', [{ protocol: 'tcp', port: TCP_SERVICE }]);
+    const erin = await client('erin', [{ protocol: 'tcp', port: TCP_SERVICE }]);
     const revokedAt = new Date(Date.now() - 60_000);
     const fileCrl = await createCrl(ca, { revoked: [{ serial: carol.serial, date: revokedAt }], crlNumber: 1 });
     const urlCrl = await createCrl(ca, { revoked: [{ serial: dave.serial, date: revokedAt }], crlNumber: 1 });
@@ -96,6 +99,7 @@ export async function makePki(): Promise<E2ePki> {
       alice,
       carol,
       dave,
+      erin,
       crlFile,
       urlCrl,
       dispose: () => rm(dir, { recursive: true, force: true }),
