@@ -101,19 +101,6 @@ export async function loadCa(options: LoadCaOptions): Promise<CertificateAuthori
   };
 }
 
-// The CA's subject Name by certificate bytes: each issued certificate's issuer, parsed once.
-const issuerNames = new WeakMap<Uint8Array, x509.Name>();
-
-/** The CA certificate's subject, exactly as encoded (the issuer of what it signs). */
-export function issuerName(ca: CertificateAuthority): x509.Name {
-  let name = issuerNames.get(ca.certificate);
-  if (name === undefined) {
-    name = new x509.X509Certificate(ca.certificate).subjectName;
-    issuerNames.set(ca.certificate, name);
-  }
-  return name;
-}
-
 /** Checks that `ca` looks like a `CertificateAuthority` (argument validation at the boundary). */
 export function checkCa(ca: unknown): CertificateAuthority {
   const c = ca as Partial<CertificateAuthority> | null;

@@ -1,5 +1,6 @@
 import { encodePem } from '@sknock/protocol';
-import { checkCa, ECDSA_SHA256, issuerName, type CertificateAuthority } from './authority.js';
+import { checkCa, ECDSA_SHA256, type CertificateAuthority } from './authority.js';
+import { issuerName } from './issuer-name.js';
 import { CRL_NUMBER_MAX, DAY_MS, DEFAULT_CRL_VALIDITY_DAYS, OID_CRL_NUMBER } from './constants.js';
 import { SknockCaError, invalidArgument } from './errors.js';
 import { signingKeyFor } from './keys.js';

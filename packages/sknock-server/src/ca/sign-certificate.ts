@@ -1,4 +1,5 @@
-import { ECDSA_SHA256, issuerName, type CertificateAuthority } from './authority.js';
+import { ECDSA_SHA256, type CertificateAuthority } from './authority.js';
+import { issuerName } from './issuer-name.js';
 import { signingKeyFor } from './keys.js';
 import { randomSerial, serialToEvenHex } from './serial.js';
 import type { Validity } from './validity.js';
