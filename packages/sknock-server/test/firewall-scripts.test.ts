@@ -14,7 +14,7 @@ import {
   parseIptablesSave,
   withoutOurs,
 } from '../src/firewall/iptables-rules.js';
-import { inputChainRules, knockShapeMatch, nftRefreshLines, nftRemoveLines, nftSetupScript, nftTeardownScript } from '../src/firewall/nftables-script.js';
+import { inputChainRules, knockShapeMatch, nftBatchScript, nftSetupScript, nftTeardownScript } from '../src/firewall/nftables-script.js';
 
 const SETUP: FirewallSetup = {
   policy: 'reject',
@@ -73,16 +73,22 @@ describe('firewall scripts (text only, no root needed)', () => {
     assert.equal(nftTeardownScript('t1'), 'table inet t1 {}\ndelete table inet t1\n');
   });
 
-  it('nft refresh is add, delete, add (so the timeout is renewed); remove works when already expired', () => {
-    assert.deepEqual(nftRefreshLines('sknock', G6, 15000), [
-      'add element inet sknock ipv6_grants { 2001:db8::7 . udp . 8000 timeout 15000ms }',
-      'delete element inet sknock ipv6_grants { 2001:db8::7 . udp . 8000 }',
-      'add element inet sknock ipv6_grants { 2001:db8::7 . udp . 8000 timeout 15000ms }',
-    ]);
-    assert.deepEqual(nftRemoveLines('sknock', G4), [
-      'add element inet sknock ipv4_grants { 192.0.2.7 . tcp . 2000 timeout 1000ms }',
-      'delete element inet sknock ipv4_grants { 192.0.2.7 . tcp . 2000 }',
-    ]);
+  it('nft batch: per set add all, delete all, add the open ones with their timeouts (so a timeout is renewed); closing works when already expired', () => {
+    const G4b: Grant = { address: '198.51.100.9', family: 4, protocol: 'udp', port: 53 };
+    assert.equal(
+      nftBatchScript('sknock', [{ grant: G6, timeoutMs: 15000 }, { grant: G4 }, { grant: G4b, timeoutMs: 900 }]),
+      [
+        'add element inet sknock ipv4_grants { 192.0.2.7 . tcp . 2000, 198.51.100.9 . udp . 53 }',
+        'delete element inet sknock ipv4_grants { 192.0.2.7 . tcp . 2000, 198.51.100.9 . udp . 53 }',
+        'add element inet sknock ipv4_grants { 198.51.100.9 . udp . 53 timeout 900ms }',
+        'add element inet sknock ipv6_grants { 2001:db8::7 . udp . 8000 }',
+        'delete element inet sknock ipv6_grants { 2001:db8::7 . udp . 8000 }',
+        'add element inet sknock ipv6_grants { 2001:db8::7 . udp . 8000 timeout 15000ms }',
+        '',
+      ].join('\n'),
+    );
+    assert.equal(nftBatchScript('t1', [{ grant: G4 }]), 'add element inet t1 ipv4_grants { 192.0.2.7 . tcp . 2000 }\ndelete element inet t1 ipv4_grants { 192.0.2.7 . tcp . 2000 }\n');
+    assert.equal(nftBatchScript('t1', []), '');
   });
 
   it('iptables u32 matches read the UDP length and the first payload word', () => {

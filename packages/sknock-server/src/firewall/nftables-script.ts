@@ -48,10 +48,6 @@ export interface TimedGrant {
   readonly timeoutMs: number;
 }
 
-function setName(grant: Grant): string {
-  return grant.family === 4 ? NFT_SET_IPV4 : NFT_SET_IPV6;
-}
-
 function element(grant: Grant): string {
   return `${grant.address} . ${grant.protocol} . ${grant.port}`;
 }
@@ -131,20 +127,37 @@ export function nftTeardownScript(table: string): string {
   return `table inet ${table} {}\ndelete table inet ${table}\n`;
 }
 
-/**
- * Opens or extends one grant. `add` alone would leave the timeout of an existing element
- * unchanged on kernels before 6.x, so: add (a no-op if present), delete, add with the new
- * timeout. Inside one transaction this never leaves a gap and never makes a second element.
- */
-export function nftRefreshLines(table: string, grant: Grant, timeoutMs: number): string[] {
-  const prefix = `element inet ${table} ${setName(grant)}`;
-  const e = element(grant);
-  return [`add ${prefix} { ${e} timeout ${timeoutMs}ms }`, `delete ${prefix} { ${e} }`, `add ${prefix} { ${e} timeout ${timeoutMs}ms }`];
+/** The new state of one grant in a batch: open until `timeoutMs` from now, or closed (`timeoutMs` absent). */
+export interface GrantChange {
+  readonly grant: Grant;
+  readonly timeoutMs?: number;
 }
 
-/** Closes one grant; also succeeds when the element has already expired. */
-export function nftRemoveLines(table: string, grant: Grant): string[] {
-  const prefix = `element inet ${table} ${setName(grant)}`;
-  const e = element(grant);
-  return [`add ${prefix} { ${e} timeout 1000ms }`, `delete ${prefix} { ${e} }`];
+/**
+ * One batch of grant changes (each grant at most once), as one transaction: per set,
+ *
+ * ```
+ * add element inet sknock ipv4_grants { A, B }                           # every grant of the batch
+ * delete element inet sknock ipv4_grants { A, B }
+ * add element inet sknock ipv4_grants { A timeout 15000ms }              # the ones that stay open
+ * ```
+ *
+ * A plain `add` of an element that exists leaves its timeout alone on kernels before 6.x, so
+ * an open grant is renewed by delete + add; the first `add` (a no-op for an element that is
+ * there) makes the `delete` succeed for one that is not, or has just expired. Inside one
+ * transaction this never leaves a gap and never makes a second element. Three commands per
+ * set, not per grant: nft takes a 2,000-grant batch in half the time.
+ */
+export function nftBatchScript(table: string, changes: readonly GrantChange[]): string {
+  const lines: string[] = [];
+  for (const family of [4, 6] as const) {
+    const mine = changes.filter((c) => c.grant.family === family);
+    if (mine.length === 0) continue;
+    const prefix = `element inet ${table} ${family === 4 ? NFT_SET_IPV4 : NFT_SET_IPV6}`;
+    const all = mine.map((c) => element(c.grant)).join(', ');
+    lines.push(`add ${prefix} { ${all} }`, `delete ${prefix} { ${all} }`);
+    const open = mine.filter((c) => c.timeoutMs !== undefined);
+    if (open.length > 0) lines.push(`add ${prefix} { ${open.map((c) => `${element(c.grant)} timeout ${c.timeoutMs}ms`).join(', ')} }`);
+  }
+  return lines.length === 0 ? '' : lines.join('\n') + '\n';
 }

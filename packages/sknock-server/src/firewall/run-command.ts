@@ -30,6 +30,11 @@ const NOT_PERMITTED = /Operation not permitted|Permission denied|must be root/i;
 const NO_NAMESPACE = /Cannot open network namespace/i;
 const EXEC_FAILED = /exec of "[^"]*" failed: No such file or directory/i;
 
+/** True when a firewall tool's error output says it may not run at all (no permission, no namespace, no program). */
+export function looksUnavailable(stderr: string): boolean {
+  return NOT_PERMITTED.test(stderr) || NO_NAMESPACE.test(stderr) || EXEC_FAILED.test(stderr);
+}
+
 /** Runs one command to completion. Resolves only on exit status 0. */
 export function runCommand(
   file: string,
@@ -99,7 +104,7 @@ export function runCommand(
         finish(undefined, { stdout: Buffer.concat(stdout).toString('utf8'), stderr: err });
         return;
       }
-      const unavailable = NOT_PERMITTED.test(err) || NO_NAMESPACE.test(err) || EXEC_FAILED.test(err);
+      const unavailable = looksUnavailable(err);
       const why = signal ? `was killed by ${signal}` : `exited with status ${exitCode}`;
       finish(
         new SknockFirewallError(
@@ -117,11 +122,17 @@ export function runCommand(
 }
 
 function tail(chunks: Buffer[]): string {
-  const text = Buffer.concat(chunks).toString('utf8').trim();
-  return text.length > MAX_STDERR_KEPT ? text.slice(0, MAX_STDERR_KEPT) + '…' : text;
+  return keptStderr(Buffer.concat(chunks).toString('utf8'));
 }
 
-function firstLines(text: string): string {
+/** Error output as kept on a `SknockFirewallError`: trimmed, at most MAX_STDERR_KEPT characters. */
+export function keptStderr(text: string): string {
+  const trimmed = text.trim();
+  return trimmed.length > MAX_STDERR_KEPT ? trimmed.slice(0, MAX_STDERR_KEPT) + '…' : trimmed;
+}
+
+/** The first lines of error output, for a one-line message. */
+export function firstLines(text: string): string {
   const lines = text.split('\n').slice(0, 3).join(' | ');
   return lines.length > 300 ? lines.slice(0, 300) + '…' : lines;
 }
