@@ -1,8 +1,10 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { it } from 'node:test';
-import { NftablesBackend } from '../src/firewall/nftables.js';
+import type { SknockFirewallError } from '../src/firewall/errors.js';
+import { NftablesBackend, type NftablesBackendOptions } from '../src/firewall/nftables.js';
 import {
   FAMILIES,
   KNOCK_PORT,
@@ -22,6 +24,34 @@ import { netns } from './support/netns-harness.js';
 
 const skip = await netns.netnsSkipReason({ tools: ['nft'] });
 const make = (ns: string): NftablesBackend => new NftablesBackend({ netns: ns });
+const makeWith =
+  (options: NftablesBackendOptions) =>
+  (ns: string): NftablesBackend =>
+    new NftablesBackend({ netns: ns, ...options });
+
+/** The `nft` processes this test process started that are still there (the session's, when idle). */
+function nftChildren(): number[] {
+  const found: number[] = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const m = /^\d+ \((.*)\) \S+ (\d+)/.exec(readFileSync(`/proc/${entry}/stat`, 'utf8'));
+      if (m?.[1] === 'nft' && Number(m[2]) === process.pid) found.push(Number(entry));
+    } catch {
+      // ended meanwhile
+    }
+  }
+  return found;
+}
+
+async function gone(pid: number, ms = 3000): Promise<boolean> {
+  const deadline = Date.now() + ms;
+  while (Date.now() < deadline) {
+    if (!existsSync(`/proc/${pid}`)) return true;
+    await sleep(20);
+  }
+  return false;
+}
 
 firewallSuite(
   {
@@ -103,6 +133,102 @@ firewallSuite(
           assert.equal(await c.client2.probeTcp(c.server.ipv4, SERVICE_PORT), 'refused', 'the policy is back');
           assert.equal(await c.client1.probeTcp(c.server.ipv4, OTHER_TCP_PORT), 'refused');
           assert.equal((await backend.list()).length, 2);
+        });
+      });
+
+      it('batches go through one nft -i process; killed from outside between batches or during one, grants still go in', async () => {
+        const c = ctx();
+        const errors: SknockFirewallError[] = [];
+        await withBackend(c, makeWith({ onError: (e) => errors.push(e) }), setupFor('reject'), async (backend) => {
+          assert.equal((backend as NftablesBackend).sessionActive, true);
+          const [pid] = nftChildren();
+          assert.ok(pid !== undefined, 'setup started the session');
+          await backend.open(tcpGrant(c.client1, 4), 30);
+          await backend.open(tcpGrant(c.client1, 6), 30);
+          assert.deepEqual(nftChildren(), [pid], 'the same process applied both batches');
+
+          process.kill(pid, 'SIGKILL');
+          assert.ok(await gone(pid));
+          await backend.open(tcpGrant(c.client2, 4), 30);
+          assert.equal(await c.client2.probeTcp(c.server.ipv4, SERVICE_PORT), 'open', 'a new process took over');
+          const [pid2] = nftChildren();
+          assert.ok(pid2 !== undefined && pid2 !== pid);
+          await sleep(50);
+          assert.equal(errors.length, 1, 'onError heard that the session ended between batches');
+          assert.match(errors[0]?.message ?? '', /SIGKILL/);
+
+          // During a batch: nft stopped, the batch sent, then nft killed. The batch is rebuilt with nft -f -.
+          process.kill(pid2, 'SIGSTOP');
+          const pending = backend.open(tcpGrant(c.client2, 6), 30);
+          await sleep(150);
+          process.kill(pid2, 'SIGKILL');
+          await pending;
+          assert.deepEqual(await probeBoth(c, c.client2, SERVICE_PORT), ['open', 'open']);
+          assert.deepEqual(await probeBoth(c, c.client1, SERVICE_PORT), ['open', 'open'], 'the rebuild kept the earlier grants');
+          assert.equal((await backend.list()).length, 4);
+          await backend.close(tcpGrant(c.client1, 4));
+          assert.equal(await c.client1.probeTcp(c.server.ipv4, SERVICE_PORT), 'refused');
+          assert.equal(nftChildren().length, 1);
+        });
+      });
+
+      it('a hung nft -i: the batch times out, the process is killed, the grant goes in through a rebuild', async () => {
+        const c = ctx();
+        await withBackend(c, makeWith({ commandTimeoutMs: 500 }), setupFor('reject'), async (backend) => {
+          const [pid] = nftChildren();
+          assert.ok(pid !== undefined);
+          process.kill(pid, 'SIGSTOP');
+          const t = performance.now();
+          await backend.open(tcpGrant(c.client1, 4), 30);
+          const took = performance.now() - t;
+          assert.ok(took >= 450 && took < 5000, `took ${took} ms`);
+          assert.ok(await gone(pid), 'the hung process was killed');
+          assert.equal(await c.client1.probeTcp(c.server.ipv4, SERVICE_PORT), 'open');
+          const t2 = performance.now();
+          await backend.open(tcpGrant(c.client1, 6), 30);
+          assert.ok(performance.now() - t2 < 450, 'the next batch went through a fresh session');
+          assert.equal(nftChildren().length, 1);
+          assert.equal(await c.client1.probeTcp(c.server.ipv6, SERVICE_PORT), 'open');
+        });
+      });
+
+      it('teardown ends the nft -i process', async () => {
+        const c = ctx();
+        const backend = make(c.server.name);
+        await backend.setup(setupFor('reject'));
+        let pids: number[] = [];
+        try {
+          await backend.open(tcpGrant(c.client1, 4), 30);
+          pids = nftChildren();
+          assert.equal(pids.length, 1);
+        } finally {
+          await backend.teardown();
+        }
+        for (const pid of pids) assert.ok(await gone(pid, 500), 'the session process has exited');
+        assert.deepEqual(nftChildren(), []);
+        assert.equal(await c.server.rulesetSnapshot(), c.baseline);
+      });
+
+      it('with session: false each batch is its own nft -f -, with the same behaviour', async () => {
+        const c = ctx();
+        await withBackend(c, makeWith({ session: false }), setupFor('reject'), async (backend) => {
+          assert.equal((backend as NftablesBackend).sessionActive, false);
+          assert.deepEqual(nftChildren(), [], 'no long-lived process');
+          await Promise.all(FAMILIES.map((f) => backend.open(tcpGrant(c.client1, f), 30)));
+          assert.deepEqual(await probeBoth(c, c.client1, SERVICE_PORT), ['open', 'open']);
+          const expiry = async (): Promise<number> => (await backend.list()).find((g) => g.family === 4)?.expiresAt ?? 0;
+          const first = await expiry();
+          await sleep(20);
+          await backend.open(tcpGrant(c.client1, 4), 30);
+          assert.ok((await expiry()) > first, 're-open extends');
+          assert.equal((await backend.list()).length, 2);
+          await c.server.exec('nft', ['delete', 'table', 'inet', 'sknock']);
+          await backend.open(tcpGrant(c.client2, 4), 30);
+          assert.equal(await c.client1.probeTcp(c.server.ipv6, SERVICE_PORT), 'open', 'rebuilt with the earlier grants');
+          assert.equal(await c.client2.probeTcp(c.server.ipv6, SERVICE_PORT), 'refused', 'and the policy');
+          await backend.close(tcpGrant(c.client1, 6));
+          assert.equal(await c.client1.probeTcp(c.server.ipv6, SERVICE_PORT), 'refused');
+          assert.deepEqual(nftChildren(), []);
         });
       });
 

@@ -360,6 +360,10 @@ export class SknockServer extends EventEmitter<ServerEvents> {
       if (chosen === 'iptables') {
         return createFirewallBackend('iptables', { onError: (err) => log.error({ error: err.message }, 'firewall error') });
       }
+      if (chosen === 'nftables') {
+        // The nft -i session ended between batches (the next one starts another) or could not start (nft -f - per batch).
+        return createFirewallBackend('nftables', { onError: (err) => log.warn({ error: err.message }, 'nft session') });
+      }
       return createFirewallBackend(chosen);
     } catch (err) {
       throw new SknockServerError('ERR_SKNOCK_FIREWALL', `firewall back end ${chosen} is unavailable: ${errorMessage(err)}`, { cause: err });

@@ -78,6 +78,18 @@ interface Running {
 /** A line of carets (and tildes) under an echoed input line: the tail of the previous marker's error. */
 const CARET_LINES = /^(?:[ \t]*[\^~][\^~ \t]*\n)+/;
 
+/**
+ * Whether the process and its pipes keep Node's event loop alive: only while the session waits
+ * for it (a batch in flight, closing), so an idle session never holds a program open.
+ */
+function keepAlive(proc: Running, on: boolean): void {
+  const { child } = proc;
+  for (const handle of [child, child.stdin, child.stdout, child.stderr] as unknown as Array<{ ref?: () => void; unref?: () => void }>) {
+    if (on) handle.ref?.();
+    else handle.unref?.();
+  }
+}
+
 /** The commands of a script (one per line, as the back end writes them) as one interactive line. */
 export function inlineLine(script: string): string {
   return script
@@ -176,9 +188,11 @@ export class NftSession {
     }
     const marker = `${this.#markerPrefix}_${++this.#seq}`;
     let segment: string;
+    keepAlive(proc, true);
     try {
       segment = await this.#exchange(proc, line + marker + '\n', marker);
     } finally {
+      keepAlive(proc, false);
       if (file !== undefined) this.#scratch?.remove(file);
     }
     if (segment.trim() !== '') {
@@ -291,8 +305,7 @@ export class NftSession {
         ),
       );
     });
-    child.unref();
-    for (const stream of [child.stdin, child.stdout, child.stderr]) (stream as unknown as { unref?: () => void }).unref?.();
+    keepAlive(proc, false);
     return proc;
   }
 
@@ -335,6 +348,7 @@ export class NftSession {
   async #end(proc: Running, hold = true): Promise<void> {
     proc.ending = true;
     if (proc.exited) return;
+    if (hold) keepAlive(proc, true);
     proc.child.stdin.end();
     let timer: NodeJS.Timeout | undefined;
     const timedOut = await Promise.race([
