@@ -15,6 +15,8 @@ export interface NftablesBenchOptions {
   readonly grants?: number;
   /** Give up a phase after this long (default 30 s). */
   readonly timeLimitMs?: number;
+  /** Through the long-lived `nft -i` session (default true) or one `nft -f -` per batch. */
+  readonly session?: boolean;
 }
 
 export interface NftablesBenchResult {
@@ -22,12 +24,12 @@ export interface NftablesBenchResult {
   readonly grantsPerSecond: number;
   /** Grants per second when they arrive spread out, 10 every millisecond-ish turn of the event loop. */
   readonly trickleGrantsPerSecond: number;
-  /** Median time for one lone grant to be in force (one nft process). */
+  /** Median time for one lone grant to be in force (one batch). */
   readonly singleGrantMs: number;
   readonly grants: number;
-  /** nft processes the burst phase cost. */
+  /** Batches (nft transactions) the burst phase cost. */
   readonly burstBatches: number;
-  /** nft processes the trickle phase cost. */
+  /** Batches (nft transactions) the trickle phase cost. */
   readonly trickleBatches: number;
 }
 
@@ -55,7 +57,7 @@ export async function benchNftablesGrants(options: NftablesBenchOptions = {}): P
   const skip = await netns.netnsSkipReason({ tools: ['nft'] });
   if (skip) throw new Error(skip);
   const topology = await netns.createTopology({ clients: 1, prefix: 'skbench', startAgents: false });
-  const backend = new NftablesBackend({ netns: topology.server.name });
+  const backend = new NftablesBackend({ netns: topology.server.name, session: options.session ?? true });
   try {
     await backend.setup({ policy: 'reject', emergencyAccessPorts: [{ protocol: 'tcp', port: 22 }], knockPort: 62201, anyPortKnocks: true, minKnockDatagramLength: 700 });
 
@@ -112,8 +114,11 @@ export async function benchNftablesGrants(options: NftablesBenchOptions = {}): P
 }
 
 if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
-  const r = await benchNftablesGrants();
-  console.log(`nftables grants, ${r.grants} at once: ${Math.round(r.grantsPerSecond)} grants/s in ${r.burstBatches} nft processes (target 1,000+)`);
-  console.log(`nftables grants, ${r.grants} spread out: ${Math.round(r.trickleGrantsPerSecond)} grants/s in ${r.trickleBatches} nft processes`);
-  console.log(`nftables lone grant: ${r.singleGrantMs.toFixed(1)} ms (median of 15)`);
+  for (const session of [true, false]) {
+    const how = session ? 'nft -i session' : 'nft -f - per batch';
+    const r = await benchNftablesGrants({ session });
+    console.log(`nftables grants (${how}), ${r.grants} at once: ${Math.round(r.grantsPerSecond)} grants/s in ${r.burstBatches} batches (target 1,000+)`);
+    console.log(`nftables grants (${how}), ${r.grants} spread out: ${Math.round(r.trickleGrantsPerSecond)} grants/s in ${r.trickleBatches} batches`);
+    console.log(`nftables lone grant (${how}): ${r.singleGrantMs.toFixed(1)} ms (median of 15)`);
+  }
 }

@@ -15,8 +15,11 @@ const { available, reason } = await netns.netnsAvailable({ tools: ['nft'] });
 if (!available) {
   figure(`nftables grants: skipped (${reason})`);
 } else {
-  const r = await benchNftablesGrants({ grants: 2000, timeLimitMs: 30_000 });
-  figure(`nftables grants, ${r.grants} at once: ${Math.round(r.grantsPerSecond).toLocaleString('en-US')} grants/s in ${r.burstBatches} nft process(es) (target 1,000+)`);
-  figure(`nftables grants, ${r.grants} arriving 10 per event-loop turn: ${Math.round(r.trickleGrantsPerSecond).toLocaleString('en-US')} grants/s in ${r.trickleBatches} nft processes`);
-  figure(`nftables lone grant in force: ${r.singleGrantMs.toFixed(1)} ms (median of 15, one nft process)`);
+  for (const session of [true, false]) {
+    const how = session ? 'one nft -i session' : 'nft -f - per batch';
+    const r = await benchNftablesGrants({ grants: 2000, timeLimitMs: 30_000, session });
+    figure(`nftables grants (${how}), ${r.grants} at once: ${Math.round(r.grantsPerSecond).toLocaleString('en-US')} grants/s in ${r.burstBatches} batch(es) (target 1,000+)`);
+    figure(`nftables grants (${how}), ${r.grants} arriving 10 per event-loop turn: ${Math.round(r.trickleGrantsPerSecond).toLocaleString('en-US')} grants/s in ${r.trickleBatches} batches`);
+    figure(`nftables lone grant in force (${how}): ${r.singleGrantMs.toFixed(1)} ms (median of 15)`);
+  }
 }
