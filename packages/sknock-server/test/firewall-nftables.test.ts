@@ -1,7 +1,9 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { it } from 'node:test';
 import type { SknockFirewallError } from '../src/firewall/errors.js';
 import { NftablesBackend, type NftablesBackendOptions } from '../src/firewall/nftables.js';
@@ -207,6 +209,26 @@ firewallSuite(
         for (const pid of pids) assert.ok(await gone(pid, 500), 'the session process has exited');
         assert.deepEqual(nftChildren(), []);
         assert.equal(await c.server.rulesetSnapshot(), c.baseline);
+      });
+
+      it('an nft without interactive mode: onError is told, and batches run as nft -f -', async () => {
+        const c = ctx();
+        const dir = mkdtempSync(join(tmpdir(), 'sknock-nft-no-cli-'));
+        const wrapper = join(dir, 'nft-no-cli');
+        writeFileSync(wrapper, '#!/bin/sh\nif [ "$1" = "-i" ]; then echo "Error: interactive CLI not supported in this build" >&2; exit 1; fi\nexec nft "$@"\n');
+        chmodSync(wrapper, 0o755);
+        const errors: SknockFirewallError[] = [];
+        try {
+          await withBackend(c, makeWith({ nftCommand: wrapper, onError: (e) => errors.push(e) }), setupFor('reject'), async (backend) => {
+            assert.equal((backend as NftablesBackend).sessionActive, false);
+            assert.equal(errors.length, 1);
+            assert.match(errors[0]?.message ?? '', /could not start, using nft -f - per batch: .*interactive CLI not supported/);
+            await backend.open(tcpGrant(c.client1, 4), 30);
+            assert.equal(await c.client1.probeTcp(c.server.ipv4, SERVICE_PORT), 'open');
+          });
+        } finally {
+          rmSync(dir, { recursive: true, force: true });
+        }
       });
 
       it('with session: false each batch is its own nft -f -, with the same behaviour', async () => {

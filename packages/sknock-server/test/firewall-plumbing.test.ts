@@ -99,6 +99,12 @@ describe('nftables back end without a kernel', () => {
     await assert.rejects(b.open({ address: '192.0.2.1', family: 4, protocol: 'tcp', port: 1 }, 1), (e: unknown) => isSknockFirewallError(e, 'ERR_SKNOCK_FIREWALL_STATE'));
   });
 
+  it('checks its session options', () => {
+    assert.throws(() => new NftablesBackend({ session: 'yes' as unknown as boolean }), (e: unknown) => isSknockFirewallError(e, 'ERR_SKNOCK_FIREWALL_INVALID_ARGUMENT') && /options\.session/.test(e.message));
+    assert.throws(() => new NftablesBackend({ onError: 1 as unknown as () => void }), (e: unknown) => isSknockFirewallError(e, 'ERR_SKNOCK_FIREWALL_INVALID_ARGUMENT') && /options\.onError/.test(e.message));
+    assert.equal(new NftablesBackend({ session: false }).sessionActive, false);
+  });
+
   it('a namespace that does not exist is ERR_SKNOCK_FIREWALL_UNAVAILABLE', async (t) => {
     if (process.getuid?.() !== 0) {
       t.skip('needs root to run ip netns exec');

@@ -59,11 +59,15 @@ export class NftScratch {
     }
   }
 
-  /** Removes the directory and everything in it. */
+  /** Removes the directory and everything in it (best effort: a failure leaves it for the tmp cleaner). */
   dispose(): void {
     const dir = this.#dir;
     this.#dir = undefined;
-    if (dir !== undefined) rmSync(dir, { recursive: true, force: true });
+    try {
+      if (dir !== undefined) rmSync(dir, { recursive: true, force: true });
+    } catch {
+      // nothing more to do
+    }
   }
 
   #ensureDir(): string {
