@@ -25,6 +25,8 @@ import {
 import { netns } from './support/netns-harness.js';
 
 const skip = await netns.netnsSkipReason({ tools: ['nft'] });
+/** The admin's own table, which must come through every test untouched. */
+const ADMIN_TABLE = 'table inet admin {\n\tchain input {\n\t\ttype filter hook input priority filter; policy accept;\n\t\ttcp dport 7 accept\n\t}\n}\n';
 const make = (ns: string): NftablesBackend => new NftablesBackend({ netns: ns });
 const makeWith =
   (options: NftablesBackendOptions) =>
@@ -63,9 +65,7 @@ firewallSuite(
     ruleText: (server) => server.nftRuleset(),
     // The admin's own table must come through every test untouched.
     prepare: async (server) => {
-      await server.exec('nft', ['-f', '-'], {
-        input: 'table inet admin {\n\tchain input {\n\t\ttype filter hook input priority filter; policy accept;\n\t\ttcp dport 7 accept\n\t}\n}\n',
-      });
+      await server.exec('nft', ['-f', '-'], { input: ADMIN_TABLE });
     },
     extra: (ctx) => {
       it('setup removes a stale table of an earlier run, with its grants', async () => {
@@ -209,6 +209,36 @@ firewallSuite(
         for (const pid of pids) assert.ok(await gone(pid, 500), 'the session process has exited');
         assert.deepEqual(nftChildren(), []);
         assert.equal(await c.server.rulesetSnapshot(), c.baseline);
+      });
+
+      it('after nft flush ruleset: one rebuild with nft -f -, then the same nft -i session goes on', async () => {
+        const c = ctx();
+        const dir = mkdtempSync(join(tmpdir(), 'sknock-nft-log-'));
+        const wrapper = join(dir, 'nft-logged');
+        const log = join(dir, 'calls.log');
+        writeFileSync(wrapper, `#!/bin/sh\necho "$*" >> ${log}\nexec nft "$@"\n`);
+        chmodSync(wrapper, 0o755);
+        const calls = (): string[] => readFileSync(log, 'utf8').trim().split('\n');
+        try {
+          await withBackend(c, makeWith({ nftCommand: wrapper }), setupFor('reject'), async (backend) => {
+            await backend.open(tcpGrant(c.client1, 4), 30);
+            assert.deepEqual(calls(), ['-f -', '-i'], 'setup, then the session for the grant');
+            const [pid] = nftChildren();
+            await c.server.exec('nft', ['flush', 'ruleset']);
+            await c.server.exec('nft', ['-f', '-'], { input: ADMIN_TABLE }); // the admin puts their own table back
+            await backend.open(tcpGrant(c.client1, 6), 30);
+            assert.deepEqual(calls(), ['-f -', '-i', '-f -'], 'the failed batch was rebuilt once');
+            assert.deepEqual(await probeBoth(c, c.client1, SERVICE_PORT), ['open', 'open']);
+            assert.equal(await c.client2.probeTcp(c.server.ipv4, SERVICE_PORT), 'refused', 'the policy is back');
+            await backend.open(tcpGrant(c.client2, 4), 30);
+            await backend.open(tcpGrant(c.client2, 6), 30);
+            assert.deepEqual(calls(), ['-f -', '-i', '-f -'], 'later batches go through the session again');
+            assert.deepEqual(nftChildren(), [pid]);
+            assert.deepEqual(await probeBoth(c, c.client2, SERVICE_PORT), ['open', 'open']);
+          });
+        } finally {
+          rmSync(dir, { recursive: true, force: true });
+        }
       });
 
       it('an nft without interactive mode: onError is told, and batches run as nft -f -', async () => {
