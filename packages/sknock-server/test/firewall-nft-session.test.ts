@@ -47,6 +47,7 @@ describe('nft -i session protocol (a stand-in nft, no root needed)', () => {
     await Promise.all(sessions.map((s) => s.close()));
     delete process.env['FAKE_NFT_LOG'];
     delete process.env['FAKE_NFT_IGNORE_EOF'];
+    delete process.env['FAKE_NFT_CLOSE_FD3'];
     rmSync(dir, { recursive: true, force: true });
   });
 
@@ -65,28 +66,44 @@ describe('nft -i session protocol (a stand-in nft, no root needed)', () => {
     assert.equal(s.spawned, 1, 'one process for every batch');
   });
 
-  it('sends each batch as an include of a scratch file that is removed afterwards; or inline as one line', async () => {
+  it('sends each batch as an include of /proc/self/fd/3, a scratch file with no name; or inline as one line', async () => {
+    const scratchFiles = (): string[] => readdirSync(dir).filter((f) => f.startsWith('sknock-nft-'));
     const s = make();
     await s.run('ok x1\nok x2\n');
-    const scratch = s.scratchDir;
-    assert.ok(scratch && scratch.startsWith(join(dir, 'sknock-nft-')));
-    assert.deepEqual(readdirSync(scratch), [], 'the batch file is gone once nft answered');
+    assert.equal(s.transport, 'include');
     const lines = logged();
-    const include = lines.filter((l) => l.startsWith('include "'));
-    assert.ok(include.at(-1)?.startsWith(`include "${scratch}/`));
+    assert.equal(lines.filter((l) => l.startsWith('include "')).at(-1), 'include "/proc/self/fd/3"');
     assert.ok(lines.join('\n').includes('file: ok x1\nok x2'), 'the file held the batch');
+    await s.run('ok x3\n');
+    assert.ok(logged().join('\n').includes('file: ok x3'), 'rewritten, not appended');
+    assert.deepEqual(scratchFiles(), [], 'no name on disk');
 
     const inline = make({ transport: 'line' });
     await inline.run('ok y1\nok y2\n');
+    assert.equal(inline.transport, 'line');
     assert.ok(logged().includes('ok y1; ok y2'));
-    assert.equal(inline.scratchDir, undefined);
 
-    // No scratch directory can be made: the batch goes inline, still one transaction.
+    // No scratch file can be made: the batches go inline, still one transaction each.
     const fallback = make({ scratchParent: join(dir, 'no-such-dir') });
     await fallback.run('ok z1\nok z2\n');
+    assert.equal(fallback.transport, 'line');
     assert.ok(logged().includes('ok z1; ok z2'));
     await assert.rejects(fallback.run('ok z3\nfail z4\n'), (e: unknown) => isSknockFirewallError(e, 'ERR_SKNOCK_FIREWALL_COMMAND'));
     assert.equal(inlineLine('a b\n\n  c d  \n'), 'a b; c d');
+  });
+
+  it('a process that cannot include its scratch file (descriptor 3 closed on the way) gets its batches inline', async () => {
+    process.env['FAKE_NFT_CLOSE_FD3'] = '1';
+    try {
+      const s = make();
+      await s.run('ok w1\nok w2\n');
+      assert.equal(s.transport, 'line');
+      assert.ok(logged().includes('ok w1; ok w2'));
+      await assert.rejects(s.run('fail w3\n'), (e: unknown) => isSknockFirewallError(e, 'ERR_SKNOCK_FIREWALL_COMMAND') && /fail w3/.test(e.stderr ?? ''));
+      assert.equal(s.spawned, 1);
+    } finally {
+      delete process.env['FAKE_NFT_CLOSE_FD3'];
+    }
   });
 
   it('runs nft with HOME=/dev/null (no history file, no editrc) and LC_ALL=C', async () => {
@@ -152,14 +169,12 @@ describe('nft -i session protocol (a stand-in nft, no root needed)', () => {
     assert.equal(s.spawned, 2);
   });
 
-  it('close() ends the process and removes the scratch directory; one that ignores end of input is killed', async () => {
+  it('close() ends the process; one that ignores end of input is killed', async () => {
     const s = make();
     await s.run('ok\n');
     const pid = s.pid;
-    const scratch = s.scratchDir as string;
     await s.close();
     assert.ok(await gone(pid, 500));
-    assert.equal(existsSync(scratch), false);
     assert.equal(s.pid, undefined);
 
     process.env['FAKE_NFT_IGNORE_EOF'] = '1';
@@ -206,6 +221,8 @@ describe('nft -i session with the real nft in a network namespace', { skip }, ()
 
   for (const transport of ['include', 'line'] as const) {
     it(`a batch is one transaction (${transport === 'include' ? 'an included file' : 'one line, commands joined by "; "'}): a failing command leaves nothing of it`, async () => {
+      const scratchNames = (): string[] => readdirSync(tmpdir()).filter((f) => f.startsWith('sknock-nft-'));
+      const namesBefore = new Set(scratchNames());
       const s = new NftSession({ netns: ns, transport });
       try {
         const add = (a: string, port: number | string): string => `add element inet sesstest s4 { ${a} . tcp . ${port} timeout 60s }`;
@@ -225,6 +242,12 @@ describe('nft -i session with the real nft in a network namespace', { skip }, ()
         assert.match(elements(), /192\.0\.2\.6 \. tcp \. 2/);
         assert.equal(s.pid, pid, 'the same process went on after the errors');
         assert.equal(s.spawned, 1);
+        assert.equal(s.transport, transport, 'nft (through ip netns exec) includes /proc/self/fd/3, or takes the line');
+        assert.deepEqual(
+          scratchNames().filter((f) => !namesBefore.has(f)),
+          [],
+          'the scratch file has no name in the temporary directory',
+        );
       } finally {
         await s.close();
         nft(['flush', 'set', 'inet', 'sesstest', 's4']);

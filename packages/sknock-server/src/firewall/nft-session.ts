@@ -11,10 +11,12 @@
  * marker's error message belongs to the batch, and the batch succeeded exactly when that is
  * empty. The marker touches neither the kernel nor nft's cache.
  *
- * A batch reaches nft as `include "<scratch file>"` (see nft-scratch.ts: libedit reads a
- * line one byte per system call, an included file is read like `nft -f`), or, when no
- * scratch file can be written, inline as one line with its commands joined by `; ` (one
- * transaction all the same).
+ * A batch reaches nft as `include "/proc/self/fd/3"`, a scratch file without a name that the
+ * process has as its descriptor 3 (see nft-scratch.ts: libedit reads a line one byte per
+ * system call, an included file is read like `nft -f`), or, when no scratch file can be made
+ * or nft cannot include it, inline as one line with its commands joined by `; ` (one
+ * transaction all the same). The first exchange with each new process includes the empty
+ * scratch file, to find out which.
  *
  * - The process is started on the first batch (or by `start()`) with `HOME=/dev/null`, so
  *   nft's line editor neither reads a `~/.editrc` nor writes `~/.nft.history`, and
@@ -31,11 +33,12 @@
  * The process and its pipes do not keep Node's event loop alive while no batch is waiting; if
  * the daemon dies, nft reads end of input and exits.
  */
-import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
+import type { Readable, Writable } from 'node:stream';
 import { randomBytes } from 'node:crypto';
 import { DEFAULT_COMMAND_TIMEOUT_MS, NFT_SESSION_CLOSE_TIMEOUT_MS, NFT_SESSION_MAX_BATCHES, NFT_SESSION_MAX_STDERR } from './constants.js';
 import { SknockFirewallError } from './errors.js';
-import { NftScratch } from './nft-scratch.js';
+import { NFT_SCRATCH_PATH, NftScratchFile } from './nft-scratch.js';
 import { commandLine, firstLines, keptStderr, looksUnavailable } from './run-command.js';
 
 export interface NftSessionOptions {
@@ -49,7 +52,7 @@ export interface NftSessionOptions {
   readonly maxBatches?: number;
   /** `include` (default): each batch through a scratch file; `line`: each batch inline as one line. */
   readonly transport?: 'include' | 'line';
-  /** Where the scratch directory is made (default `os.tmpdir()`). */
+  /** Where the scratch file is made (and at once unlinked; default `os.tmpdir()`). */
   readonly scratchParent?: string;
   /** Told when the process ended by itself while no batch was waiting (the next batch starts another). */
   readonly onExit?: (err: SknockFirewallError) => void;
@@ -63,7 +66,12 @@ interface Waiter {
 
 /** One `nft -i` process and what the session knows of it. */
 interface Running {
-  readonly child: ChildProcessWithoutNullStreams;
+  readonly child: ChildProcess;
+  readonly stdin: Writable;
+  /** The batch file nft includes as /proc/self/fd/3; undefined: batches go inline. */
+  scratch: NftScratchFile | undefined;
+  /** Whether the first exchange (an include of the empty scratch file) has been made. */
+  probed: boolean;
   /** Standard error not yet given to a batch. */
   stderr: string;
   waiter: Waiter | undefined;
@@ -84,7 +92,8 @@ const CARET_LINES = /^(?:[ \t]*[\^~][\^~ \t]*\n)+/;
  */
 function keepAlive(proc: Running, on: boolean): void {
   const { child } = proc;
-  for (const handle of [child, child.stdin, child.stdout, child.stderr] as unknown as Array<{ ref?: () => void; unref?: () => void }>) {
+  for (const handle of [child, child.stdin, child.stdout, child.stderr] as Array<{ ref?: () => void; unref?: () => void } | null>) {
+    if (handle === null) continue;
     if (on) handle.ref?.();
     else handle.unref?.();
   }
@@ -105,7 +114,8 @@ export class NftSession {
   readonly #argv: string[];
   readonly #timeoutMs: number;
   readonly #maxBatches: number;
-  readonly #scratch: NftScratch | undefined;
+  readonly #transport: 'include' | 'line';
+  readonly #scratchParent: string | undefined;
   readonly #onExit: ((err: SknockFirewallError) => void) | undefined;
   readonly #markerPrefix = `sknock_marker_${randomBytes(6).toString('hex')}`;
   #running: Running | undefined;
@@ -119,7 +129,8 @@ export class NftSession {
     this.command = this.#argv.join(' ');
     this.#timeoutMs = options.timeoutMs ?? DEFAULT_COMMAND_TIMEOUT_MS;
     this.#maxBatches = options.maxBatches ?? NFT_SESSION_MAX_BATCHES;
-    this.#scratch = options.transport === 'line' ? undefined : new NftScratch(options.scratchParent);
+    this.#transport = options.transport ?? 'include';
+    this.#scratchParent = options.scratchParent;
     this.#onExit = options.onExit;
   }
 
@@ -133,9 +144,11 @@ export class NftSession {
     return this.#spawned;
   }
 
-  /** The scratch directory, once made (undefined for the `line` transport). */
-  get scratchDir(): string | undefined {
-    return this.#scratch?.dir;
+  /** How the running process gets its batches (undefined while none runs or before its first answer). */
+  get transport(): 'include' | 'line' | undefined {
+    const proc = this.#running;
+    if (proc === undefined || !proc.probed) return undefined;
+    return proc.scratch === undefined ? 'line' : 'include';
   }
 
   /**
@@ -161,7 +174,6 @@ export class NftSession {
       if (this.#running !== undefined) all.push(this.#running);
       this.#running = undefined;
       await Promise.all(all.map((p) => this.#end(p)));
-      this.#scratch?.dispose();
     });
   }
 
@@ -173,28 +185,23 @@ export class NftSession {
 
   async #send(script: string | undefined): Promise<void> {
     const proc = this.#running ?? this.#spawn();
-    let file: string | undefined;
+    if (!proc.probed) {
+      await this.#probe(proc);
+      if (script === undefined) return;
+    }
     let line = '';
     if (script !== undefined) {
-      if (this.#scratch !== undefined) {
+      line = inlineLine(script) + '\n';
+      if (proc.scratch !== undefined) {
         try {
-          file = this.#scratch.write(script);
-          line = `include "${file}"\n`;
+          proc.scratch.write(script);
+          line = `include "${NFT_SCRATCH_PATH}"\n`;
         } catch {
-          file = undefined; // no scratch file: inline, slower but the same transaction
+          // the temporary file system is full: this batch goes inline
         }
       }
-      if (file === undefined) line = inlineLine(script) + '\n';
     }
-    const marker = `${this.#markerPrefix}_${++this.#seq}`;
-    let segment: string;
-    keepAlive(proc, true);
-    try {
-      segment = await this.#exchange(proc, line + marker + '\n', marker);
-    } finally {
-      keepAlive(proc, false);
-      if (file !== undefined) this.#scratch?.remove(file);
-    }
+    const segment = await this.#exchange(proc, line);
     if (segment.trim() !== '') {
       throw new SknockFirewallError(
         looksUnavailable(segment) ? 'ERR_SKNOCK_FIREWALL_UNAVAILABLE' : 'ERR_SKNOCK_FIREWALL_COMMAND',
@@ -205,8 +212,52 @@ export class NftSession {
     if (script !== undefined && ++proc.batches >= this.#maxBatches) this.#replace(proc);
   }
 
+  /**
+   * The first exchange with a new process: an include of its empty scratch file. If nft
+   * cannot include it (something closed descriptor 3 on the way), batches go inline.
+   */
+  async #probe(proc: Running): Promise<void> {
+    let line = '';
+    if (proc.scratch !== undefined) {
+      try {
+        proc.scratch.write('');
+        line = `include "${NFT_SCRATCH_PATH}"\n`;
+      } catch {
+        this.#dropScratch(proc);
+      }
+    }
+    const segment = await this.#exchange(proc, line);
+    proc.probed = true;
+    if (segment.trim() === '') return;
+    if (line !== '' && !looksUnavailable(segment)) {
+      this.#dropScratch(proc);
+      return;
+    }
+    throw new SknockFirewallError(
+      looksUnavailable(segment) ? 'ERR_SKNOCK_FIREWALL_UNAVAILABLE' : 'ERR_SKNOCK_FIREWALL_COMMAND',
+      `${this.command} answered with errors at start: ${firstLines(segment.trim())}`,
+      { command: this.command, stderr: keptStderr(segment) },
+    );
+  }
+
+  #dropScratch(proc: Running): void {
+    proc.scratch?.close();
+    proc.scratch = undefined;
+  }
+
+  /** Writes `line` (empty, or one line with its newline) and a marker; resolves with the batch's part of standard error. */
+  async #exchange(proc: Running, line: string): Promise<string> {
+    const marker = `${this.#markerPrefix}_${++this.#seq}`;
+    keepAlive(proc, true);
+    try {
+      return await this.#answer(proc, line + marker + '\n', marker);
+    } finally {
+      keepAlive(proc, false);
+    }
+  }
+
   /** Writes `text` and resolves with the standard error that came before `marker`'s error. */
-  #exchange(proc: Running, text: string, marker: string): Promise<string> {
+  #answer(proc: Running, text: string, marker: string): Promise<string> {
     return new Promise<string>((resolve, reject) => {
       const timer = setTimeout(() => {
         if (proc.waiter !== waiter) return;
@@ -236,7 +287,7 @@ export class NftSession {
         this.#fail(proc, new SknockFirewallError('ERR_SKNOCK_FIREWALL_COMMAND', `${this.command} has exited`, { command: this.command }));
         return;
       }
-      proc.child.stdin.write(text);
+      proc.stdin.write(text);
       this.#scan(proc);
     });
   }
@@ -264,24 +315,35 @@ export class NftSession {
 
   #spawn(): Running {
     const [file, ...args] = this.#argv as [string, ...string[]];
+    let scratch: NftScratchFile | undefined;
+    if (this.#transport === 'include') {
+      try {
+        scratch = NftScratchFile.create(this.#scratchParent);
+      } catch {
+        scratch = undefined; // no temporary file system to write to: batches go inline
+      }
+    }
     const child = spawn(file, args, {
-      stdio: ['pipe', 'pipe', 'pipe'],
+      stdio: ['pipe', 'pipe', 'pipe', scratch === undefined ? 'ignore' : scratch.fd],
       env: { ...process.env, LC_ALL: 'C', HOME: '/dev/null' },
     });
     this.#spawned += 1;
     let markDone = (): void => undefined;
     const done = new Promise<void>((resolve) => (markDone = resolve));
-    const proc: Running = { child, stderr: '', waiter: undefined, batches: 0, ending: false, exited: false, done, markDone };
+    const stdin = child.stdin as Writable;
+    const stdout = child.stdout as Readable;
+    const stderrStream = child.stderr as Readable;
+    const proc: Running = { child, stdin, scratch, probed: false, stderr: '', waiter: undefined, batches: 0, ending: false, exited: false, done, markDone };
     this.#running = proc;
-    child.stdout.resume(); // nothing nft prints there is needed; drained so nft never blocks on it
-    child.stderr.setEncoding('utf8');
-    child.stderr.on('data', (chunk: string) => {
+    stdout.resume(); // nothing nft prints there is needed; drained so nft never blocks on it
+    stderrStream.setEncoding('utf8');
+    stderrStream.on('data', (chunk: string) => {
       proc.stderr += chunk;
       if (proc.waiter !== undefined) this.#scan(proc);
       else if (proc.stderr.length > NFT_SESSION_MAX_STDERR) this.#kill(proc); // chatter nobody asked for
     });
     // Writing to a process that just died fails with EPIPE; its exit reports what happened.
-    child.stdin.on('error', () => undefined);
+    stdin.on('error', () => undefined);
     child.on('error', (error: NodeJS.ErrnoException) => {
       const missing = error.code === 'ENOENT';
       this.#ended(
@@ -315,6 +377,7 @@ export class NftSession {
     proc.exited = true;
     if (this.#running === proc) this.#running = undefined;
     this.#retiring.delete(proc);
+    this.#dropScratch(proc);
     proc.markDone();
     if (proc.waiter !== undefined) this.#fail(proc, err);
     else if (!proc.ending) this.#onExit?.(err);
@@ -349,7 +412,7 @@ export class NftSession {
     proc.ending = true;
     if (proc.exited) return;
     if (hold) keepAlive(proc, true);
-    proc.child.stdin.end();
+    proc.stdin.end();
     let timer: NodeJS.Timeout | undefined;
     const timedOut = await Promise.race([
       proc.done.then(() => false),

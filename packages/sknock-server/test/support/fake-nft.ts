@@ -14,7 +14,8 @@
  * A marker line (`sknock_marker_…`) is refused as a syntax error, as nft does. Standard error is
  * written one byte at a time, so answers arrive in many pieces. Every line read, and the
  * environment's HOME and LC_ALL at the start, are appended to the file `$FAKE_NFT_LOG` when
- * set. With `FAKE_NFT_IGNORE_EOF=1` it keeps running after its input ends.
+ * set. With `FAKE_NFT_IGNORE_EOF=1` it keeps running after its input ends; with
+ * `FAKE_NFT_CLOSE_FD3=1` its wrapper closes descriptor 3 (the session's scratch file) first.
  *
  * `writeFakeNft(dir)` makes an executable that runs this file with the current Node.
  */
@@ -26,7 +27,10 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 /** Writes `<dir>/fake-nft` (a shell script running this file) and returns its path. */
 export function writeFakeNft(dir: string): string {
   const path = join(dir, 'fake-nft');
-  writeFileSync(path, `#!/bin/sh\nexec ${JSON.stringify(process.execPath)} ${JSON.stringify(fileURLToPath(import.meta.url))} "$@"\n`);
+  writeFileSync(
+    path,
+    `#!/bin/sh\nif [ "$FAKE_NFT_CLOSE_FD3" = 1 ]; then exec 3>&-; fi\nexec ${JSON.stringify(process.execPath)} ${JSON.stringify(fileURLToPath(import.meta.url))} "$@"\n`,
+  );
   chmodSync(path, 0o755);
   return path;
 }
@@ -55,8 +59,16 @@ async function main(): Promise<void> {
       continue;
     }
     const include = /^include "([^"]+)"$/.exec(line);
-    const batch = include ? readFileSync(include[1] as string, 'utf8') : line;
-    if (include) log(`file: ${batch.trimEnd()}`);
+    let batch = line;
+    if (include) {
+      try {
+        batch = readFileSync(include[1] as string, 'utf8');
+      } catch {
+        refuse(`Could not open file "${include[1]}": No such file or directory`, line);
+        continue;
+      }
+      log(`file: ${batch.trimEnd()}`);
+    }
     const commands = batch.split(/; |\n/).filter((c) => c.trim() !== '');
     if (commands.includes('die')) process.exit(3);
     if (commands.includes('hang')) {
