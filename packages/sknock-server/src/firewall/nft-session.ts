@@ -162,7 +162,7 @@ export class NftSession {
     return this.#serial(() => this.#send(script));
   }
 
-  /** Starts the process if none runs and waits until it answers (a marker alone). */
+  /** Starts the process if none runs and waits until it answers (its first exchange, or a marker alone). */
   start(): Promise<void> {
     return this.#serial(() => this.#send(undefined));
   }
@@ -191,7 +191,6 @@ export class NftSession {
     }
     let line = '';
     if (script !== undefined) {
-      line = inlineLine(script) + '\n';
       if (proc.scratch !== undefined) {
         try {
           proc.scratch.write(script);
@@ -200,6 +199,7 @@ export class NftSession {
           // the temporary file system is full: this batch goes inline
         }
       }
+      if (line === '') line = inlineLine(script) + '\n';
     }
     const segment = await this.#exchange(proc, line);
     if (segment.trim() !== '') {
