@@ -43,6 +43,7 @@ import {
   grantKey,
   normalizeGrant,
   normalizeSetup,
+  checkOptionalFunction,
 } from './validate.js';
 
 export interface IptablesBackendOptions {
@@ -121,10 +122,7 @@ export class IptablesBackend implements FirewallBackend {
       ip6tablesRestore: cmd('ip6tablesRestore', 'ip6tables-restore'),
       nft: cmd('nft', 'nft'),
     };
-    if (o['onError'] !== undefined && typeof o['onError'] !== 'function') {
-      throw new SknockFirewallError('ERR_SKNOCK_FIREWALL_INVALID_ARGUMENT', 'options.onError must be a function');
-    }
-    this.#onError = o['onError'] as ((err: SknockFirewallError) => void) | undefined;
+    this.#onError = checkOptionalFunction<(err: SknockFirewallError) => void>(o['onError'], 'options.onError');
     this.#batcher = new SerialBatcher<string>((keys) => this.#apply(keys), maxBatch);
   }
 

@@ -31,6 +31,7 @@ import {
   grantKey,
   normalizeGrant,
   normalizeSetup,
+  checkOptionalFunction,
 } from './validate.js';
 
 export interface NftablesBackendOptions {
@@ -86,10 +87,7 @@ export class NftablesBackend implements FirewallBackend {
       throw new SknockFirewallError('ERR_SKNOCK_FIREWALL_INVALID_ARGUMENT', 'options.session must be a boolean');
     }
     this.#useSession = o['session'] !== false;
-    if (o['onError'] !== undefined && typeof o['onError'] !== 'function') {
-      throw new SknockFirewallError('ERR_SKNOCK_FIREWALL_INVALID_ARGUMENT', 'options.onError must be a function');
-    }
-    this.#onError = o['onError'] as ((err: SknockFirewallError) => void) | undefined;
+    this.#onError = checkOptionalFunction<(err: SknockFirewallError) => void>(o['onError'], 'options.onError');
     this.#batcher = new SerialBatcher<NftOp>((ops) => this.#apply(ops), maxBatch);
   }
 

@@ -139,3 +139,11 @@ export function checkOptions(options: unknown, argument: string): Record<string,
   if (!isRecord(options)) throw invalid(`${argument} must be an object`);
   return options;
 }
+
+/** An optional callback option: `undefined` or a function; the message names the option. */
+export function checkOptionalFunction<F extends (...args: never[]) => unknown>(value: unknown, argument: string): F | undefined {
+  if (value !== undefined && typeof value !== 'function') {
+    throw new SknockFirewallError('ERR_SKNOCK_FIREWALL_INVALID_ARGUMENT', `${argument} must be a function`);
+  }
+  return value as F | undefined;
+}
