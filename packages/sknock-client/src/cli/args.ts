@@ -1,5 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { isIP } from 'node:net';
+import { parseArgs } from 'node:util';
 import type { KnockOptions } from '../options.js';
 import { passphraseFromSources, promptPassphrase } from './passphrase.js';
 import { UsageError } from './usage.js';
@@ -32,6 +33,16 @@ export const KNOCK_ARG_OPTIONS = {
 } as const;
 
 export type KnockArgValues = { [K in keyof typeof KNOCK_ARG_OPTIONS]?: (typeof KNOCK_ARG_OPTIONS)[K]['type'] extends 'boolean' ? boolean : string };
+
+/** The knock/connect command line: flag values and positionals; a parse failure is a UsageError. */
+export function parseKnockArgs(args: readonly string[]): { values: KnockArgValues; positionals: string[] } {
+  try {
+    const parsed = parseArgs({ args: [...args], options: KNOCK_ARG_OPTIONS, allowPositionals: true, strict: true });
+    return { values: parsed.values as KnockArgValues, positionals: parsed.positionals };
+  } catch (err) {
+    throw new UsageError((err as Error).message);
+  }
+}
 
 export function parsePortArg(text: string | undefined, flag: string): number {
   if (text === undefined) throw new UsageError(`${flag} is required`);

@@ -1,9 +1,8 @@
 import { connect, type Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
-import { parseArgs } from 'node:util';
 import { SknockClientError } from '../errors.js';
 import { validateKnockOptions } from '../options.js';
-import { KNOCK_ARG_OPTIONS, knockOptionsFromArgs, parsePortArg, type KnockArgValues } from './args.js';
+import { knockOptionsFromArgs, parseKnockArgs, parsePortArg } from './args.js';
 import { describeError } from './errors.js';
 import { abortOnSigint } from './signals.js';
 import { CONNECT_USAGE, EXIT_FAILED, EXIT_OK, UsageError } from './usage.js';
@@ -18,13 +17,8 @@ export async function connectCommand(args: readonly string[]): Promise<number> {
   const sigint = abortOnSigint();
   let socket: Socket;
   try {
-    let parsed;
-    try {
-      parsed = parseArgs({ args: [...args], options: KNOCK_ARG_OPTIONS, allowPositionals: true, strict: true });
-    } catch (err) {
-      throw new UsageError((err as Error).message);
-    }
-    const v = parsed.values as KnockArgValues;
+    const parsed = parseKnockArgs(args);
+    const v = parsed.values;
     if (v.help === true) {
       process.stdout.write(`${CONNECT_USAGE}\n`);
       return EXIT_OK;

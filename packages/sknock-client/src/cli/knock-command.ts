@@ -1,8 +1,7 @@
 import { writeFile } from 'node:fs/promises';
 import { performance } from 'node:perf_hooks';
-import { parseArgs } from 'node:util';
 import { validateKnockOptions } from '../options.js';
-import { KNOCK_ARG_OPTIONS, knockOptionsFromArgs, parsePortArg, type KnockArgValues } from './args.js';
+import { knockOptionsFromArgs, parseKnockArgs, parsePortArg } from './args.js';
 import { describeError } from './errors.js';
 import { abortOnSigint } from './signals.js';
 import { EXIT_OK, KNOCK_USAGE, UsageError } from './usage.js';
@@ -14,13 +13,8 @@ export async function knockCommand(args: readonly string[]): Promise<number> {
   let port: number | undefined;
   const sigint = abortOnSigint();
   try {
-    let parsed;
-    try {
-      parsed = parseArgs({ args: [...args], options: KNOCK_ARG_OPTIONS, allowPositionals: true, strict: true });
-    } catch (err) {
-      throw new UsageError((err as Error).message);
-    }
-    const v = parsed.values as KnockArgValues;
+    const parsed = parseKnockArgs(args);
+    const v = parsed.values;
     json = v.json === true;
     if (v.help === true) {
       process.stdout.write(`${KNOCK_USAGE}\n`);
