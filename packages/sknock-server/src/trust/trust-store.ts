@@ -129,12 +129,16 @@ export class TrustStore {
     const cached = this.#cache.get(key);
     if (cached !== undefined) return this.#checkTimeAndCrl(cached, nowMs, true);
 
-    let cert: X509Certificate;
     try {
-      cert = new X509Certificate(certificateDer);
+      return this.#verifyNew(new X509Certificate(certificateDer), key, nowMs);
     } catch {
+      // A certificate that parses but whose key, names or signatures do not decode.
       return reject('unparseable', 'not a readable X.509 certificate');
     }
+  }
+
+  /** The chain check of a certificate not in the cache. May throw on undecodable contents. */
+  #verifyNew(cert: X509Certificate, key: string, nowMs: number): TrustResult {
     const subject = oneLine(cert.subject);
     const keyObject = cert.publicKey;
     if (keyObject.asymmetricKeyType !== 'ec' || keyObject.asymmetricKeyDetails?.namedCurve !== P256_CURVE) {
