@@ -105,6 +105,12 @@ export const SIGNATURE_MIN_LENGTH = 8;
 /** PROTOCOL.md "Authorization inside the client certificate": the otherName type-id. */
 export const GRANTS_OTHERNAME_OID = '1.3.6.1.4.1.19518';
 
+/** RFC 5480 §2.1.1: id-ecPublicKey, the algorithm of an EC SubjectPublicKeyInfo. */
+export const EC_PUBLIC_KEY_OID = '1.2.840.10045.2.1';
+
+/** RFC 5480 §2.1.1.1: secp256r1 (P-256, prime256v1). */
+export const P256_CURVE_OID = '1.2.840.10045.3.1.7';
+
 /** RFC 5280 §4.2.1.6: subjectAltName extension OID. */
 export const SUBJECT_ALT_NAME_OID = '2.5.29.17';
 
@@ -133,3 +139,18 @@ export const ORIGINAL_MIN_FRAME_LENGTH = 800;
 export const FRAME_OVERHEAD_IPV4 = 42;
 /** Ethernet (14) + IPv6 (40) + UDP (8). */
 export const FRAME_OVERHEAD_IPV6 = 62;
+
+/** RFC 6234: SHA-256 output length, the HKDF hash length (RFC 5869 §2.2). */
+export const SHA256_LENGTH = 32;
+
+/**
+ * Servers a client keeps the parsed public point of (by certificate bytes). Not a wire
+ * limit: a bound on memory, so that a client knocking many servers stays small.
+ */
+export const SERVER_POINT_CACHE_MAX = 64;
+
+/**
+ * Client certificates whose public key a server keeps (by SHA-256 of the certificate).
+ * Not a wire limit: a bound on memory; parsing a key again costs ~55 µs.
+ */
+export const PUBLIC_KEY_CACHE_MAX = 4096;

@@ -7,6 +7,7 @@ import type { ByteReader } from './reader.js';
 
 export const TAG_BOOLEAN = 0x01;
 export const TAG_INTEGER = 0x02;
+export const TAG_BIT_STRING = 0x03;
 export const TAG_OCTET_STRING = 0x04;
 export const TAG_OID = 0x06;
 export const TAG_UTF8_STRING = 0x0c;

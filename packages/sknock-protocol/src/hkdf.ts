@@ -1,5 +1,5 @@
 import hkdf from 'futoin-hkdf';
-import { AES_IV_LENGTH, AES_KEY_LENGTH, HKDF_INFO_IV, HKDF_INFO_KEY, HKDF_SALT_TEXT } from './constants.js';
+import { AES_IV_LENGTH, AES_KEY_LENGTH, HKDF_INFO_IV, HKDF_INFO_KEY, HKDF_SALT_TEXT, SHA256_LENGTH } from './constants.js';
 
 /**
  * The two HKDF-SHA256 outputs of PROTOCOL.md "Keys" (RFC 5869): one extract with the salt
@@ -9,7 +9,7 @@ import { AES_IV_LENGTH, AES_KEY_LENGTH, HKDF_INFO_IV, HKDF_INFO_KEY, HKDF_SALT_T
  */
 
 const HASH = 'SHA-256';
-const HASH_LENGTH = 32;
+const HASH_LENGTH = SHA256_LENGTH;
 const SALT = Buffer.from(HKDF_SALT_TEXT, 'ascii');
 const INFO_KEY = Buffer.from(HKDF_INFO_KEY, 'ascii');
 const INFO_IV = Buffer.from(HKDF_INFO_IV, 'ascii');

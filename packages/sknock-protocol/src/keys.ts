@@ -1,6 +1,12 @@
 import { createECDH, createPublicKey, type ECDH, KeyObject, X509Certificate } from 'node:crypto';
-import { EC_POINT_UNCOMPRESSED_PREFIX, EPHEMERAL_PUBLIC_KEY_LENGTH, P256_PRIVATE_KEY_LENGTH } from './constants.js';
-import { TAG_CONTEXT_0, TAG_OID, TAG_SEQUENCE, bytesEqual, encodeOidContents, expectTlv, readTlv } from './der.js';
+import {
+  EC_POINT_UNCOMPRESSED_PREFIX,
+  EC_PUBLIC_KEY_OID,
+  EPHEMERAL_PUBLIC_KEY_LENGTH,
+  P256_CURVE_OID,
+  P256_PRIVATE_KEY_LENGTH,
+} from './constants.js';
+import { TAG_BIT_STRING, TAG_CONTEXT_0, TAG_OID, TAG_SEQUENCE, bytesEqual, encodeOidContents, expectTlv, readTlv } from './der.js';
 import { SknockProtocolError } from './errors.js';
 import { ByteReader } from './reader.js';
 
@@ -69,9 +75,8 @@ export function certificatePublicKey(der: Uint8Array, argument = 'certificate'):
   return cert.publicKey;
 }
 
-const OID_EC_PUBLIC_KEY = encodeOidContents('1.2.840.10045.2.1'); // RFC 5480 §2.1.1
-const OID_PRIME256V1 = encodeOidContents('1.2.840.10045.3.1.7'); // RFC 5480 §2.1.1.1
-const TAG_BIT_STRING = 0x03;
+const OID_EC_PUBLIC_KEY = encodeOidContents(EC_PUBLIC_KEY_OID);
+const OID_PRIME256V1 = encodeOidContents(P256_CURVE_OID);
 
 /**
  * The P-256 public key of a DER certificate, read straight from its

@@ -1,7 +1,7 @@
 import { createHash, sign, verify, type KeyObject } from 'node:crypto';
 import { parseIpAddress } from './address.js';
 import { readCertificate } from './certificate.js';
-import { KNOCK_MAX_DATAGRAM_LENGTH, PORT_MAX, PORT_MIN } from './constants.js';
+import { KNOCK_MAX_DATAGRAM_LENGTH, PORT_MAX, PORT_MIN, PUBLIC_KEY_CACHE_MAX, SERVER_POINT_CACHE_MAX } from './constants.js';
 import { encodeKnockDatagram, knockDatagramLength, parseKnockDatagram } from './datagram.js';
 import { seal, unseal } from './ecies.js';
 import { SknockProtocolError } from './errors.js';
@@ -35,7 +35,6 @@ function invalid(message: string): SknockProtocolError {
 
 // Server points by certificate bytes: a client knocking the same server again skips the parse.
 const serverPointCache = new Map<string, Buffer>();
-const SERVER_POINT_CACHE_MAX = 64;
 
 function serverPointFor(serverCertificate: Uint8Array | string): Buffer {
   const der = readCertificateCached(serverCertificate);
@@ -114,7 +113,6 @@ export function openKnockPacket(
 // Public keys by certificate hash: parsing a certificate and importing its key cost more than
 // the ECDH (../shared/FACTS.md), and returning clients send the same certificate each time.
 const publicKeyCache = new Map<string, KeyObject | null>();
-const PUBLIC_KEY_CACHE_MAX = 4096;
 
 /** The P-256 public key of a certificate, or `null` when it has none; kept by hash. */
 export function knockCertificateKey(certificate: Uint8Array): KeyObject | null {
