@@ -105,7 +105,7 @@ export function createKnockPipeline(options: KnockPipelineOptions): KnockPipelin
       const cert = checkCertificate(trust, opened.certificate, nowMs);
       if (isReject(cert)) return cert;
 
-      const badSignature = checkSignature(opened);
+      const badSignature = checkSignature(opened, cert.publicKey);
       if (badSignature !== undefined) return badSignature;
       // An authenticated packet: its key now stays remembered whatever junk arrives.
       if (!replayCache.markVerified(knock.keyId, nowMs, ReplayCache.lifetimeMs(settings.timestampThresholdSeconds))) {
@@ -115,7 +115,7 @@ export function createKnockPipeline(options: KnockPipelineOptions): KnockPipelin
       const skewSeconds = checkTimestamp(opened.timestamp, nowMs, settings.timestampThresholdSeconds);
       if (isReject(skewSeconds)) return skewSeconds;
 
-      const certificateHash = createHash('sha256').update(opened.certificate).digest('base64');
+      const certificateHash = cert.certificateId ?? createHash('sha256').update(opened.certificate).digest('base64');
       const notGranted = checkGrant(grantsCache, certificateHash, opened.certificate, opened.protocol, opened.port);
       if (notGranted !== undefined) return notGranted;
 

@@ -35,7 +35,17 @@ export type KnockResult = Accept | Reject;
 
 /** What the trust store answers (src/trust/, SERVER-INTERFACES.md `TrustResult`). */
 export type TrustVerdict =
-  | { readonly ok: true; readonly subject: string; readonly serial: string; readonly notAfter: number; readonly fromCache: boolean }
+  | {
+      readonly ok: true;
+      readonly subject: string;
+      readonly serial: string;
+      readonly notAfter: number;
+      readonly fromCache: boolean;
+      /** SHA-256 of the certificate, if the verifier computed it (later stages cache by it). */
+      readonly certificateId?: string;
+      /** The certificate's public key, if the verifier holds it (saves the signature check a lookup). */
+      readonly publicKey?: KeyObject;
+    }
   | { readonly ok: false; readonly reason: string; readonly detail: string };
 
 /** The part of `TrustStore` the pipeline uses. */

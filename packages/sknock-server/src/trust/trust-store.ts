@@ -58,6 +58,9 @@ interface VerifiedChain {
   readonly subject: string;
   readonly serial: string;
   readonly notAfter: number;
+  /** SHA-256 of the certificate, base64 (the cache key). */
+  readonly certificateId: string;
+  readonly publicKey: KeyObject;
   /** Leaf first, anchor last. */
   readonly links: readonly ChainLink[];
 }
@@ -162,7 +165,7 @@ export class TrustStore {
       validFrom: c.validFrom,
       validTo: c.validTo,
     }));
-    const verified: VerifiedChain = { subject, serial: links[0]!.serial, notAfter: links[0]!.notAfter, links };
+    const verified: VerifiedChain = { subject, serial: links[0]!.serial, notAfter: links[0]!.notAfter, certificateId: key, publicKey: keyObject, links };
     this.#cache.set(key, verified);
     return this.#checkTimeAndCrl(verified, nowMs, false);
   }
@@ -221,6 +224,14 @@ export class TrustStore {
     for (const link of chain.links) {
       if (!link.anchor && this.#crl.isRevoked(link.serial)) return reject('revoked', `'${chain.subject}': ${link.label} (serial ${link.serial}) is revoked`);
     }
-    return { ok: true, subject: chain.subject, serial: chain.serial, notAfter: chain.notAfter, fromCache };
+    return {
+      ok: true,
+      subject: chain.subject,
+      serial: chain.serial,
+      notAfter: chain.notAfter,
+      fromCache,
+      certificateId: chain.certificateId,
+      publicKey: chain.publicKey,
+    };
   }
 }

@@ -1,3 +1,4 @@
+import type { KeyObject } from 'node:crypto';
 /** What the trust store says about a client certificate. */
 
 export type TrustRejectReason =
@@ -29,5 +30,9 @@ export type TrustResult =
       readonly notAfter: number;
       /** The chain was verified earlier and taken from the cache. */
       readonly fromCache: boolean;
+      /** SHA-256 of the certificate (base64): the key later stages may cache by. */
+      readonly certificateId: string;
+      /** The certificate's P-256 public key, for the signature check. */
+      readonly publicKey: KeyObject;
     }
   | { readonly ok: false; readonly reason: TrustRejectReason; readonly detail: string };
