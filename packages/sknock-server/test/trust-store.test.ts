@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { X509Certificate } from 'node:crypto';
+import { X509Certificate, createHash } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -237,4 +237,17 @@ test('constructor refuses what cannot work', () => {
   const crl = { isRevoked: () => false, version: 0, status: () => ({ haveCrl: false, stale: false }) };
   assert.throws(() => new TrustStore({ caCertificates: [], crl, requireCrl: false }), /no trust anchor/);
   assert.throws(() => new TrustStore({ caCertificates: [new Uint8Array([1, 2, 3])], crl, requireCrl: false }), /caCertificates\[0\] is not a readable X\.509 certificate/);
+});
+
+test('an accepted certificate comes back with its SHA-256 id and its public key, fresh and cached', () => {
+  const store = new TrustStore({ caCertificates: [ca.certificate], crl: { isRevoked: () => false, version: 0, status: () => ({ haveCrl: false, stale: false }) } as never, requireCrl: false });
+  const expectedId = createHash('sha256').update(client.certificate).digest('base64');
+  const expectedKey = new X509Certificate(client.certificate).publicKey.export({ format: 'jwk' });
+  for (const fromCache of [false, true]) {
+    const r = store.verify(client.certificate, Date.now());
+    assert.ok(r.ok);
+    assert.equal(r.fromCache, fromCache);
+    assert.equal(r.certificateId, expectedId);
+    assert.deepEqual(r.publicKey.export({ format: 'jwk' }), expectedKey);
+  }
 });
