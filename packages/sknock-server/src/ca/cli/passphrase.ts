@@ -24,8 +24,8 @@ function promptHidden(io: PassphraseIo, prompt: string): Promise<string> {
   return new Promise((resolve, reject) => {
     const { input, output } = io;
     let text = '';
+    input.setRawMode(true); // before the prompt: whatever is typed after it is not echoed
     output.write(prompt);
-    input.setRawMode(true);
     input.resume();
     input.setEncoding('utf8');
     const done = (error: Error | undefined): void => {
