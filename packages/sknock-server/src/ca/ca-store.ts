@@ -253,6 +253,26 @@ export class CaStore {
     }
   }
 
+  /**
+   * Writes an issued certificate's files (refusing to overwrite `mustNotExist` unless
+   * `force`), adds its entry to the index and saves the index; the paths written, by role.
+   */
+  async #record(
+    index: StoreIndex,
+    folder: 'servers' | 'clients',
+    files: Record<string, [string, Uint8Array | string, number]>,
+    mustNotExist: readonly string[],
+    force: boolean | undefined,
+    fields: Omit<StoreEntry, 'issuedAt' | 'files'>,
+  ): Promise<StoreIssued> {
+    await this.#refuseExisting(mustNotExist, force);
+    await this.#writeIssued(folder, files);
+    const entry: StoreEntry = { ...fields, issuedAt: new Date().toISOString(), files: Object.values(files).map(([f]) => f) };
+    index.certificates.push(entry);
+    await this.#writeIndex(index);
+    return { entry, paths: Object.fromEntries(Object.entries(files).map(([k, [f]]) => [k, this.#path(f)])) };
+  }
+
   /** Issues a server certificate: `servers/<name>.pfx` (key, certificate, CA) and `.cer`/`.pem` (certificate alone). */
   async issueServer(options: StoreIssueOptions): Promise<StoreIssued> {
     return this.#change(async (index) => {
@@ -270,21 +290,14 @@ export class CaStore {
         pem: [`${base}.pem`, pem, PUBLIC_FILE_MODE],
         record: [`certs/${issued.serial}.pem`, pem, PUBLIC_FILE_MODE],
       } satisfies Record<string, [string, Uint8Array | string, number]>;
-      await this.#refuseExisting([files.pfx[0], files.cer[0], files.pem[0]], options.force);
-      await this.#writeIssued('servers', files);
-      const entry: StoreEntry = {
+      return this.#record(index, 'servers', files, [files.pfx[0], files.cer[0], files.pem[0]], options.force, {
         serial: issued.serial,
         kind: 'server',
         name: options.name,
         subject: `CN=${options.name}`,
         notBefore: issued.notBefore.toISOString(),
         notAfter: issued.notAfter.toISOString(),
-        issuedAt: new Date().toISOString(),
-        files: Object.values(files).map(([f]) => f),
-      };
-      index.certificates.push(entry);
-      await this.#writeIndex(index);
-      return { entry, paths: Object.fromEntries(Object.entries(files).map(([k, [f]]) => [k, this.#path(f)])) };
+      });
     });
   }
 
@@ -306,9 +319,7 @@ export class CaStore {
         pem: [`${base}.pem`, pem, PUBLIC_FILE_MODE],
         record: [`certs/${issued.serial}.pem`, pem, PUBLIC_FILE_MODE],
       } satisfies Record<string, [string, Uint8Array | string, number]>;
-      await this.#refuseExisting([files.pfx[0], files.pem[0]], options.force);
-      await this.#writeIssued('clients', files);
-      const entry: StoreEntry = {
+      const recorded = await this.#record(index, 'clients', files, [files.pfx[0], files.pem[0]], options.force, {
         serial: issued.serial,
         kind: 'client',
         name: options.name,
@@ -317,16 +328,8 @@ export class CaStore {
         datagramLength: issued.datagramLength,
         notBefore: issued.notBefore.toISOString(),
         notAfter: issued.notAfter.toISOString(),
-        issuedAt: new Date().toISOString(),
-        files: Object.values(files).map(([f]) => f),
-      };
-      index.certificates.push(entry);
-      await this.#writeIndex(index);
-      return {
-        entry,
-        datagramLength: issued.datagramLength,
-        paths: Object.fromEntries(Object.entries(files).map(([k, [f]]) => [k, this.#path(f)])),
-      };
+      });
+      return { ...recorded, datagramLength: issued.datagramLength };
     });
   }
 
