@@ -35,7 +35,9 @@ export type SknockProtocolErrorCode =
   /** The PKCS#12 file uses an algorithm this package does not implement. */
   | 'ERR_SKNOCK_UNSUPPORTED_PKCS12'
   /** The sKnock grant otherName or its string is malformed. */
-  | 'ERR_SKNOCK_MALFORMED_GRANTS';
+  | 'ERR_SKNOCK_MALFORMED_GRANTS'
+  /** A STUN message (`@sknock/protocol/stun`) is truncated, not a Binding response, or breaks RFC 8489. */
+  | 'ERR_SKNOCK_MALFORMED_STUN';
 
 export class SknockProtocolError extends Error {
   readonly code: SknockProtocolErrorCode;

@@ -1,8 +1,10 @@
+import { scanIni } from '@sknock/protocol/ini';
 import { SknockConfigError, where } from './errors.js';
 import type { ConfigProblem } from './errors.js';
 
 /**
- * The original sKnock's `config.ini` form, as Python's ConfigParser read it:
+ * The original sKnock's `config.ini` form, as Python's ConfigParser read it (the line
+ * grammar is `@sknock/protocol/ini`'s `scanIni`, shared with the client's profile file):
  *
  * - one `[DEFAULT]` section (keys before any section header count as `[DEFAULT]`; any other
  *   section is an error, the original read only `[DEFAULT]`);
@@ -31,66 +33,61 @@ export interface IniParseResult {
   readonly problems: ConfigProblem[];
 }
 
-const SECTION = /^\[([^\]]*)\]\s*(?:[#;].*)?$/;
-const OPTION = /^([^:=\s][^:=]*?)\s*[:=]\s*(.*)$/;
-
 /** Parses `text` collecting every problem instead of stopping at the first. */
 export function parseIniDetailed(text: string, fileName?: string): IniParseResult {
   const entries = new Map<string, IniEntry>();
   const problems: ConfigProblem[] = [];
-  const lines = text.replace(/^\uFEFF/, '').split(/\r\n|\n|\r/);
   let inDefault = true;
-  lines.forEach((raw, index) => {
-    const line = index + 1;
+  for (const scanned of scanIni(text)) {
+    const { line } = scanned;
     const at = where(fileName, line);
-    const trimmed = raw.trim();
-    if (trimmed === '' || trimmed.startsWith('#') || trimmed.startsWith(';')) return;
-    if (/^\s/.test(raw)) {
-      problems.push({
-        file: fileName,
-        line,
-        message: `indented line${at}: the INI format reads it as a continuation of the previous value, which sKnock does not use; remove the leading spaces`,
-      });
-      return;
-    }
-    const section = SECTION.exec(trimmed);
-    if (section) {
-      const name = (section[1] ?? '').trim();
-      inDefault = name === 'DEFAULT';
-      if (!inDefault) {
-        const hint = name.toUpperCase() === 'DEFAULT' ? ' (section names are case-sensitive: write [DEFAULT])' : '';
+    switch (scanned.kind) {
+      case 'blank':
+      case 'comment':
+        break;
+      case 'indented':
         problems.push({
           file: fileName,
           line,
-          message: `section [${name}]${at} is not read: sKnock reads its keys from the [DEFAULT] section only${hint}`,
+          message: `indented line${at}: the INI format reads it as a continuation of the previous value, which sKnock does not use; remove the leading spaces`,
         });
+        break;
+      case 'section': {
+        const name = scanned.name;
+        inDefault = name === 'DEFAULT';
+        if (!inDefault) {
+          const hint = name.toUpperCase() === 'DEFAULT' ? ' (section names are case-sensitive: write [DEFAULT])' : '';
+          problems.push({
+            file: fileName,
+            line,
+            message: `section [${name}]${at} is not read: sKnock reads its keys from the [DEFAULT] section only${hint}`,
+          });
+        }
+        break;
       }
-      return;
+      case 'invalid':
+        problems.push({ file: fileName, line, message: `cannot read line${at}: expected "key = value", a [DEFAULT] section header or a # comment` });
+        break;
+      case 'entry': {
+        // Keys inside another section are not read (that section was reported once).
+        if (!inDefault) break;
+        const { key, value } = scanned;
+        const lower = key.toLowerCase();
+        const earlier = entries.get(lower);
+        if (earlier) {
+          problems.push({
+            key,
+            file: fileName,
+            line,
+            message: `key '${key}'${at} is given twice (first on line ${earlier.line}); keep one`,
+          });
+          break;
+        }
+        entries.set(lower, { key, value, line });
+        break;
+      }
     }
-    const option = OPTION.exec(trimmed);
-    if (!option) {
-      problems.push({ file: fileName, line, message: `cannot read line${at}: expected "key = value", a [DEFAULT] section header or a # comment` });
-      return;
-    }
-    const key = (option[1] ?? '').trim();
-    const value = (option[2] ?? '').trim();
-    if (!inDefault) {
-      // The section was reported once; keys inside it are not read.
-      return;
-    }
-    const lower = key.toLowerCase();
-    const earlier = entries.get(lower);
-    if (earlier) {
-      problems.push({
-        key,
-        file: fileName,
-        line,
-        message: `key '${key}'${at} is given twice (first on line ${earlier.line}); keep one`,
-      });
-      return;
-    }
-    entries.set(lower, { key, value, line });
-  });
+  }
   return { entries, problems };
 }
 

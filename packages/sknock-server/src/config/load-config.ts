@@ -6,7 +6,7 @@ import { parseIniDetailed } from './ini.js';
 import { CONFIG_KEY_SPECS, SPEC_BY_INI_KEY } from './keys.js';
 import { validateConfig } from './resolve.js';
 import type { GivenValue, ValidateResult } from './resolve.js';
-import { closestName } from './suggest.js';
+import { closestName } from '@sknock/protocol/suggest';
 import type { ServerConfig } from './types.js';
 
 /** `config.ini` → ServerConfig: every problem collected (used by loadConfigFile and checkConfig). */

@@ -6,7 +6,7 @@ import { SknockConfigError, where } from './errors.js';
 import type { ConfigProblem } from './errors.js';
 import { CONFIG_KEY_SPECS, SPEC_BY_OPTION } from './keys.js';
 import type { ConfigKeySpec } from './keys.js';
-import { closestName } from './suggest.js';
+import { closestName } from '@sknock/protocol/suggest';
 import { ValueProblem } from './values.js';
 import type { ServerConfig } from './types.js';
 
