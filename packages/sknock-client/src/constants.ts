@@ -35,7 +35,7 @@ export const PROBE_MAX_GAP_MS = 100;
  */
 export const MAX_OUTSTANDING_PROBES = 16;
 
-/** Largest credential or certificate file read (a PKCS#12 file is a few kilobytes). */
+/** Largest credential, certificate, passphrase or profile file read (a PKCS#12 file is a few kilobytes). */
 export const MAX_CREDENTIAL_FILE_BYTES = 1024 * 1024;
 
 /**
@@ -50,3 +50,33 @@ export const CHANNEL_KNOCK_SENT = 'sknock:client:knock-sent';
 export const CHANNEL_PORT_OPEN = 'sknock:client:port-open';
 export const CHANNEL_RETRY = 'sknock:client:retry';
 export const CHANNEL_FAILURE = 'sknock:client:failure';
+export const CHANNEL_WARNING = 'sknock:client:warning';
+export const CHANNEL_PUBLIC_ADDRESS = 'sknock:client:public-address';
+
+/**
+ * How long an address learned by STUN (`sourceAddress: 'auto'`) is reused, ms. A NAT's public
+ * address changes rarely (a new DHCP lease, a mobile network, a carrier-grade NAT rotating its
+ * pool), and a knock bound to a stale one is dropped without an answer; 30 s saves a round
+ * trip per knock for apps that knock often, yet notices a change within half a minute. A
+ * call that ends in ERR_SKNOCK_PORT_NOT_OPENED forgets it at once, so the next call asks again.
+ */
+export const PUBLIC_ADDRESS_CACHE_MS = 30_000;
+/** At most this many learned addresses are kept (one per STUN server, family and local address). */
+export const PUBLIC_ADDRESS_CACHE_ENTRIES = 64;
+
+/**
+ * STUN over UDP retransmits (RFC 8489 §6.2.1): the first request at once, then after RTO,
+ * doubling each time (500 ms, the RFC's own example value), at most `STUN_MAX_REQUESTS` (Rc = 7)
+ * requests, and the transaction fails `STUN_LAST_WAIT_RTOS` (Rm = 16) initial RTOs after the
+ * last: 0, 0.5, 1.5, 3.5, 7.5, 15.5, 31.5 s, failing at 39.5 s. The knock's `timeout` bounds it
+ * further: with the default 10 s a silent server gets 5 requests.
+ */
+export const STUN_INITIAL_RTO_MS = 500;
+export const STUN_MAX_REQUESTS = 7;
+export const STUN_LAST_WAIT_RTOS = 16;
+
+/** Largest STUN response read (RFC 8489 §6.1: a message fits one datagram; 548 bytes unless the path MTU is known). */
+export const STUN_MAX_RESPONSE_BYTES = 1500;
+
+/** Upper bound of `grantSeconds` (and the server's PORT_OPEN_DURATION_IN_SECONDS): one day. */
+export const MAX_GRANT_SECONDS = 86_400;

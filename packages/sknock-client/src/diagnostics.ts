@@ -1,6 +1,6 @@
 import { channel } from 'node:diagnostics_channel';
 import type { KnockProtocol } from '@sknock/protocol';
-import { CHANNEL_FAILURE, CHANNEL_KNOCK_SENT, CHANNEL_PORT_OPEN, CHANNEL_RETRY } from './constants.js';
+import { CHANNEL_FAILURE, CHANNEL_KNOCK_SENT, CHANNEL_PORT_OPEN, CHANNEL_PUBLIC_ADDRESS, CHANNEL_RETRY, CHANNEL_WARNING } from './constants.js';
 import type { SknockClientErrorCode } from './errors.js';
 
 /**
@@ -64,10 +64,40 @@ export interface FailureMessage {
   readonly elapsedMs: number;
 }
 
+/**
+ * Something the caller should fix that does not stop the call. `warning` says which:
+ * `'passphrase-file-mode'`: the passphrase file can be read or changed by other users.
+ */
+export interface WarningMessage {
+  readonly warning: 'passphrase-file-mode';
+  /** The file concerned. */
+  readonly path: string;
+  /** Its permission bits (e.g. 0o644). */
+  readonly mode: number;
+  /** One sentence for people, with the fix. */
+  readonly message: string;
+}
+
+/** When `sourceAddress: 'auto'` found the public address (from STUN, or from the cache). */
+export interface PublicAddressMessage {
+  /** `host:port` as given in `stunServer`. */
+  readonly stunServer: string;
+  /** The address the STUN server saw the request come from. */
+  readonly address: string;
+  /** `true` when it came from the cache (no request sent). */
+  readonly cached: boolean;
+  /** STUN requests sent for it (0 when cached). */
+  readonly requests: number;
+  /** ms the lookup took. */
+  readonly elapsedMs: number;
+}
+
 const knockSent = channel(CHANNEL_KNOCK_SENT);
 const portOpen = channel(CHANNEL_PORT_OPEN);
 const retry = channel(CHANNEL_RETRY);
 const failure = channel(CHANNEL_FAILURE);
+const warning = channel(CHANNEL_WARNING);
+const publicAddress = channel(CHANNEL_PUBLIC_ADDRESS);
 
 export function publishKnockSent(message: KnockSentMessage): void {
   if (knockSent.hasSubscribers) knockSent.publish(Object.freeze(message));
@@ -80,4 +110,10 @@ export function publishRetry(message: RetryMessage): void {
 }
 export function publishFailure(message: FailureMessage): void {
   if (failure.hasSubscribers) failure.publish(Object.freeze(message));
+}
+export function publishWarning(message: WarningMessage): void {
+  if (warning.hasSubscribers) warning.publish(Object.freeze(message));
+}
+export function publishPublicAddress(message: PublicAddressMessage): void {
+  if (publicAddress.hasSubscribers) publicAddress.publish(Object.freeze(message));
 }

@@ -36,7 +36,19 @@ export type SknockClientErrorCode =
    */
   | 'ERR_SKNOCK_TIMEOUT'
   /** `signal` was aborted; `cause` is the signal's reason. */
-  | 'ERR_SKNOCK_ABORTED';
+  | 'ERR_SKNOCK_ABORTED'
+  /**
+   * The profile file (`profile` option, `sknock` without flags) has an error: a line that is
+   * not INI, an unknown key (with a suggestion), a bad value. `path`, `line` and `key` say where.
+   */
+  | 'ERR_SKNOCK_PROFILE_INVALID'
+  /** `profile: 'name'` names no section of the profile file, or `profile: true` finds none for the host. */
+  | 'ERR_SKNOCK_PROFILE_NOT_FOUND'
+  /**
+   * `sourceAddress: 'auto'`: the STUN server gave no usable answer (no answer after its
+   * retransmits, an error response, port unreachable, only malformed answers).
+   */
+  | 'ERR_SKNOCK_STUN_FAILED';
 
 export interface SknockClientErrorDetails {
   readonly cause?: unknown;
@@ -46,6 +58,10 @@ export interface SknockClientErrorDetails {
   readonly path?: string;
   /** Knocks sent before the call failed (port-not-opened, timeout, abort). */
   readonly attempts?: number;
+  /** 1-based line of `path` at fault (profile file errors). */
+  readonly line?: number;
+  /** The key of the profile file at fault, as written there (profile file errors). */
+  readonly key?: string;
 }
 
 export class SknockClientError extends Error {
@@ -53,6 +69,8 @@ export class SknockClientError extends Error {
   readonly option: string | undefined;
   readonly path: string | undefined;
   readonly attempts: number | undefined;
+  readonly line: number | undefined;
+  readonly key: string | undefined;
 
   constructor(code: SknockClientErrorCode, message: string, details: SknockClientErrorDetails = {}) {
     super(message, details.cause === undefined ? undefined : { cause: details.cause });
@@ -61,6 +79,8 @@ export class SknockClientError extends Error {
     this.option = details.option;
     this.path = details.path;
     this.attempts = details.attempts;
+    this.line = details.line;
+    this.key = details.key;
   }
 }
 

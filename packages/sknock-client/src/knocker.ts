@@ -12,8 +12,20 @@ import {
 import { checkUsable, loadClientCredentials, loadServerCertificate, type LoadedCredentials } from './credentials.js';
 import { publishFailure, publishKnockSent, publishPortOpen, publishRetry } from './diagnostics.js';
 import { SknockClientError, invalidOption } from './errors.js';
-import { validateKnockerOptions, validateTargetOptions, type KnockTargetOptions, type KnockerOptions, type NormalizedKnockerOptions, type NormalizedTarget } from './options.js';
+import {
+  KNOCKER_OPTION_KEYS,
+  TARGET_OPTION_KEYS,
+  validateKnockerOptions,
+  validateTargetOptions,
+  type KnockTargetOptions,
+  type KnockerOptions,
+  type NormalizedKnockerOptions,
+  type NormalizedTarget,
+} from './options.js';
+import { applyProfile, type ProfileKnockerOptions } from './profile/apply-profile.js';
+import { mergeKnockSettings } from './profile/merge.js';
 import { pollPort } from './probe-port.js';
+import { forgetPublicAddress, publicAddress } from './public-address.js';
 import { resolveHost } from './resolve-host.js';
 import { sendDatagram } from './send-datagram.js';
 import { localAddressToward } from './source-address.js';
@@ -78,11 +90,15 @@ export class KnockerImpl implements Knocker {
   /** Runs a validated knock. `started` is the `performance.now()` of the user's call. */
   async run(target: NormalizedTarget, started: number, internals: KnockInternals): Promise<KnockOutcome> {
     const deadline = started + target.timeout;
-    const state = { attempts: 0 };
+    const state: { attempts: number; family?: IpFamily } = { attempts: 0 };
     try {
       return await this.runTries(target, started, deadline, state, internals);
     } catch (err) {
       const error = toClientError(err);
+      if (error.code === 'ERR_SKNOCK_PORT_NOT_OPENED' && target.sourceAddress === 'auto' && target.stunServer !== undefined && state.family !== undefined) {
+        // The learned address may be stale: the next call asks the STUN server again.
+        forgetPublicAddress({ stunServer: target.stunServer, family: state.family, localAddress: target.localAddress });
+      }
       publishFailure({
         host: target.host,
         port: target.port,
@@ -104,7 +120,7 @@ export class KnockerImpl implements Knocker {
     const deadline = started + target.timeout;
     checkUsable(this.credentials, target.protocol, target.port);
     const knockPort = target.knockPort ?? randomKnockPort();
-    if (target.sourceAddress !== undefined) {
+    if (target.sourceAddress !== undefined && target.sourceAddress !== 'auto') {
       const sourceAddress = stripZone(target.sourceAddress);
       return { host: target.host, address: target.host, sourceAddress, knockPort, datagram: this.packet(target, sourceAddress) };
     }
@@ -114,8 +130,14 @@ export class KnockerImpl implements Knocker {
 
   private async locate(target: NormalizedTarget, deadline: number): Promise<{ address: string; family: IpFamily; sourceAddress: string }> {
     const { address, family } = await beforeDeadline(resolveHost(target.host, target.family), deadline, target.signal);
+    if (target.localAddress !== undefined) {
+      const localFamily = stripZone(target.localAddress).includes(':') ? 6 : 4;
+      if (localFamily !== family) throw invalidOption('localAddress', `is an IPv${localFamily} address but ${target.host} resolved to IPv${family} ${address}`);
+    }
     let sourceAddress = target.sourceAddress;
-    if (sourceAddress !== undefined) {
+    if (sourceAddress === 'auto' && target.stunServer !== undefined) {
+      sourceAddress = await publicAddress({ stunServer: target.stunServer, family, localAddress: target.localAddress, deadline, signal: target.signal });
+    } else if (sourceAddress !== undefined) {
       const bare = stripZone(sourceAddress);
       const sourceFamily = bare.includes(':') ? 6 : 4;
       if (sourceFamily !== family) {
@@ -142,12 +164,13 @@ export class KnockerImpl implements Knocker {
     target: NormalizedTarget,
     started: number,
     deadline: number,
-    state: { attempts: number },
+    state: { attempts: number; family?: IpFamily },
     internals: KnockInternals,
   ): Promise<KnockOutcome> {
     throwIfAborted(target.signal, 0);
     checkUsable(this.credentials, target.protocol, target.port);
     const { address, family, sourceAddress } = await this.locate(target, deadline);
+    state.family = family;
     const checking = target.protocol === 'tcp' && target.verify;
     const tries = checking ? target.retries + 1 : 1;
     let lastProbeError = 'no answer';
@@ -160,8 +183,9 @@ export class KnockerImpl implements Knocker {
       const knockPort = target.knockPort ?? randomKnockPort();
       const datagram = this.packet(target, sourceAddress);
       try {
-        await sendDatagram({ address, port: knockPort, family, data: datagram });
+        await sendDatagram({ address, port: knockPort, family, data: datagram, localAddress: target.localAddress });
       } catch (cause) {
+        if (cause instanceof SknockClientError) throw cause;
         const code = (cause as NodeJS.ErrnoException)?.code ?? String(cause);
         throw new SknockClientError('ERR_SKNOCK_SEND_FAILED', `cannot send the knock to ${address} port ${knockPort}: ${code}`, {
           cause,
@@ -187,7 +211,15 @@ export class KnockerImpl implements Knocker {
       // Each try gets an equal share of the time left, so a late start still leaves every
       // remaining try its window; the last one ends at the deadline.
       const until = sentAt + Math.max(0, deadline - sentAt) / (tries - i);
-      const polled = await pollPort({ address, port: target.port, family, until, signal: target.signal, keepSocket: internals.keepSocket === true });
+      const polled = await pollPort({
+        address,
+        port: target.port,
+        family,
+        until,
+        signal: target.signal,
+        keepSocket: internals.keepSocket === true,
+        localAddress: target.localAddress,
+      });
       if (polled.outcome === 'open') {
         const now = performance.now();
         publishPortOpen({
@@ -293,7 +325,17 @@ export async function loadKnocker(options: NormalizedKnockerOptions): Promise<Kn
  * Loads and checks credentials and the server certificate once (PKCS#12 decryption is slow
  * on purpose) and returns a knocker for apps that knock often.
  */
-export async function createKnocker(options: KnockerOptions): Promise<Knocker> {
-  const impl = await loadKnocker(validateKnockerOptions(options));
-  return { knock: (target: KnockTargetOptions) => impl.knock(target) };
+export async function createKnocker(options: KnockerOptions | ProfileKnockerOptions): Promise<Knocker> {
+  const { options: filled, section } = await applyProfile(options, KNOCKER_OPTION_KEYS, true);
+  if (section === undefined) {
+    const impl = await loadKnocker(validateKnockerOptions(filled));
+    return { knock: (target: KnockTargetOptions) => impl.knock(target) };
+  }
+  // From a profile: its credentials now, its knock settings as defaults of every knock.
+  const credentials = Object.fromEntries(Object.entries(filled).filter(([k]) => !TARGET_OPTION_KEYS.includes(k)));
+  const impl = await loadKnocker(validateKnockerOptions(credentials));
+  return {
+    knock: (target: KnockTargetOptions) =>
+      impl.knock(target !== null && typeof target === 'object' ? (mergeKnockSettings(target as unknown as Record<string, unknown>, section.settings) as unknown as KnockTargetOptions) : target),
+  };
 }

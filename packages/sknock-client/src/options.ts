@@ -1,8 +1,10 @@
 import type { KeyObject } from 'node:crypto';
 import { isIP } from 'node:net';
 import type { KnockProtocol } from '@sknock/protocol';
-import { DEFAULT_RETRIES, DEFAULT_TIMEOUT_MS, MAX_RETRIES, MAX_TIMEOUT_MS } from './constants.js';
+import { closestName } from '@sknock/protocol/suggest';
+import { DEFAULT_RETRIES, DEFAULT_TIMEOUT_MS, MAX_GRANT_SECONDS, MAX_RETRIES, MAX_TIMEOUT_MS } from './constants.js';
 import { invalidOption } from './errors.js';
+import { parseStunServer, type StunServer } from './stun-server.js';
 
 /**
  * The options of `knock()`, `createKnocker()` and `Knocker.knock()`, and their eager
@@ -48,9 +50,21 @@ export interface KnockTargetOptions {
   readonly family?: 0 | 4 | 6;
   /** UDP port the knock is sent to; default a random port from 10000 to 60000 for every packet. */
   readonly knockPort?: number;
-  /** Address the knock binds (the server checks it against the packet's source). Default: the
-   * local address the OS picks toward the host. Set it explicitly behind NAT. */
+  /**
+   * Address the knock binds (the server checks it against the packet's source). Default:
+   * `localAddress` when given, else the local address the OS picks toward the host. Behind NAT
+   * give the public address, or `'auto'` to learn it from `stunServer`.
+   */
   readonly sourceAddress?: string;
+  /**
+   * Address to send from: the knock's UDP socket, the STUN request and the TCP probes are
+   * bound to it (on a host with several addresses). `sourceAddress` defaults to it.
+   */
+  readonly localAddress?: string;
+  /** With `sourceAddress: 'auto'`: the STUN server to ask, `host[:port]` (port 3478 by default). No other is ever contacted. */
+  readonly stunServer?: string;
+  /** How long the server keeps the port open, in seconds, when you know it (its PORT_OPEN_DURATION_IN_SECONDS). */
+  readonly grantSeconds?: number;
   /** TCP only: after each knock, connect until the port answers. Default `true`. */
   readonly verify?: boolean;
   /** The whole call, in ms. Default 10000. */
@@ -65,7 +79,11 @@ export interface KnockTargetOptions {
 export interface KnockOptions extends KnockerOptions, KnockTargetOptions {}
 
 const KNOCKER_KEYS = ['pfx', 'passphrase', 'key', 'certificate', 'credentials', 'serverCertificate'] as const;
-const TARGET_KEYS = ['host', 'port', 'protocol', 'family', 'knockPort', 'sourceAddress', 'verify', 'timeout', 'retries', 'signal'] as const;
+const TARGET_KEYS = ['host', 'port', 'protocol', 'family', 'knockPort', 'sourceAddress', 'localAddress', 'stunServer', 'grantSeconds', 'verify', 'timeout', 'retries', 'signal'] as const;
+
+/** Every option name of `createKnocker()` and of `Knocker.knock()` (for checks made before validation proper). */
+export const KNOCKER_OPTION_KEYS: readonly string[] = KNOCKER_KEYS;
+export const TARGET_OPTION_KEYS: readonly string[] = TARGET_KEYS;
 
 export type CredentialSource =
   | { readonly kind: 'pfx'; readonly pfx: string | Uint8Array; readonly passphrase: string }
@@ -83,7 +101,11 @@ export interface NormalizedTarget {
   readonly protocol: KnockProtocol;
   readonly family: 0 | 4 | 6;
   readonly knockPort: number | undefined;
+  /** An IP address, `'auto'` (ask `stunServer`), or undefined (the OS's choice toward the host). */
   readonly sourceAddress: string | undefined;
+  readonly localAddress: string | undefined;
+  readonly stunServer: StunServer | undefined;
+  readonly grantSeconds: number | undefined;
   readonly verify: boolean;
   readonly timeout: number;
   readonly retries: number;
@@ -96,7 +118,9 @@ function assertObject(value: unknown, name: string): asserts value is Record<str
 
 function rejectUnknownKeys(options: Record<string, unknown>, allowed: readonly string[], hint: string): void {
   for (const key of Object.keys(options)) {
-    if (!allowed.includes(key)) throw invalidOption(key, `unknown option${hint}`);
+    if (allowed.includes(key)) continue;
+    const near = closestName(key, allowed);
+    throw invalidOption(key, `unknown option${near === undefined ? '' : `; did you mean ${near}?`}${hint}`);
   }
 }
 
@@ -117,6 +141,13 @@ function integerIn(options: Record<string, unknown>, name: string, min: number, 
     throw invalidOption(name, `must be an integer from ${min} to ${max}, got ${describe(value)}`);
   }
   return value;
+}
+
+/** 4 or 6 for an IP address string (an IPv6 zone such as `%eth0` allowed), else 0. */
+function ipFamilyOf(value: unknown): 0 | 4 | 6 {
+  if (typeof value !== 'string') return 0;
+  const bare = value.includes('%') ? value.slice(0, value.indexOf('%')) : value;
+  return isIP(bare) as 0 | 4 | 6;
 }
 
 export function describe(value: unknown): string {
@@ -184,19 +215,37 @@ function validateTargetFields(o: Record<string, unknown>): NormalizedTarget {
 
   const knockPort = integerIn(o, 'knockPort', 1, 65535);
 
-  const sourceAddress = o['sourceAddress'];
-  let sourceFamily = 0;
-  if (sourceAddress !== undefined) {
-    const bare = typeof sourceAddress === 'string' && sourceAddress.includes('%') ? sourceAddress.slice(0, sourceAddress.indexOf('%')) : sourceAddress;
-    sourceFamily = typeof bare === 'string' ? isIP(bare) : 0;
-    if (sourceFamily === 0) throw invalidOption('sourceAddress', `must be an IPv4 or IPv6 address, got ${describe(sourceAddress)}`);
+  const localAddress = o['localAddress'];
+  const localFamily = localAddress === undefined ? 0 : ipFamilyOf(localAddress);
+  if (localAddress !== undefined && localFamily === 0) throw invalidOption('localAddress', `must be an IPv4 or IPv6 address of this host, got ${describe(localAddress)}`);
+  const sourceAddress = o['sourceAddress'] ?? localAddress;
+  const auto = sourceAddress === 'auto';
+  const sourceFamily = sourceAddress === undefined || auto ? 0 : ipFamilyOf(sourceAddress);
+  if (sourceAddress !== undefined && !auto && sourceFamily === 0) {
+    throw invalidOption('sourceAddress', `must be an IPv4 or IPv6 address, or 'auto' (ask stunServer), got ${describe(sourceAddress)}`);
+  }
+  const stunText = o['stunServer'];
+  let stunServer: StunServer | undefined;
+  if (stunText !== undefined) {
+    if (typeof stunText !== 'string') throw invalidOption('stunServer', `must be a string HOST or HOST:PORT, got ${describe(stunText)}`);
+    if (!auto) throw invalidOption('stunServer', "is only asked with sourceAddress: 'auto'");
+    const parsed = parseStunServer(stunText);
+    if (typeof parsed === 'string') throw invalidOption('stunServer', parsed);
+    stunServer = parsed;
+  } else if (auto) {
+    throw invalidOption('sourceAddress', "'auto' needs stunServer (HOST[:PORT] of a STUN server you trust; none is contacted by default)");
   }
   const hostFamily = isIP(hostName);
   if (hostFamily !== 0 && family !== 0 && hostFamily !== family) throw invalidOption('family', `is ${family} but host ${hostName} is an IPv${hostFamily} address`);
-  if (sourceFamily !== 0 && family !== 0 && sourceFamily !== family) throw invalidOption('sourceAddress', `is an IPv${sourceFamily} address but family is ${family}`);
-  if (sourceFamily !== 0 && hostFamily !== 0 && sourceFamily !== hostFamily) {
-    throw invalidOption('sourceAddress', `is an IPv${sourceFamily} address but host ${hostName} is IPv${hostFamily}`);
+  for (const [name, f] of [['localAddress', localFamily], ['sourceAddress', sourceFamily]] as const) {
+    if (f === 0) continue;
+    if (family !== 0 && f !== family) throw invalidOption(name, `is an IPv${f} address but family is ${family}`);
+    if (hostFamily !== 0 && f !== hostFamily) throw invalidOption(name, `is an IPv${f} address but host ${hostName} is IPv${hostFamily}`);
   }
+  if (localFamily !== 0 && sourceFamily !== 0 && localFamily !== sourceFamily) {
+    throw invalidOption('sourceAddress', `is an IPv${sourceFamily} address but localAddress is IPv${localFamily}`);
+  }
+  const grantSeconds = integerIn(o, 'grantSeconds', 1, MAX_GRANT_SECONDS);
 
   const verify = o['verify'] ?? true;
   if (typeof verify !== 'boolean') throw invalidOption('verify', `must be true or false, got ${describe(verify)}`);
@@ -214,9 +263,12 @@ function validateTargetFields(o: Record<string, unknown>): NormalizedTarget {
     host: hostName,
     port,
     protocol,
-    family: family === 0 && sourceFamily !== 0 ? (sourceFamily as 4 | 6) : family,
+    family: family !== 0 ? family : sourceFamily !== 0 ? (sourceFamily as 4 | 6) : localFamily !== 0 ? (localFamily as 4 | 6) : 0,
     knockPort,
     sourceAddress: sourceAddress as string | undefined,
+    localAddress: localAddress as string | undefined,
+    stunServer,
+    grantSeconds,
     verify,
     timeout,
     retries,
@@ -234,7 +286,7 @@ export function validateKnockerOptions(options: unknown): NormalizedKnockerOptio
 /** `Knocker.knock()` options. */
 export function validateTargetOptions(options: unknown): NormalizedTarget {
   assertObject(options, 'options');
-  rejectUnknownKeys(options, TARGET_KEYS, ' (knocker.knock() takes host, port, protocol, family, knockPort, sourceAddress, verify, timeout, retries, signal)');
+  rejectUnknownKeys(options, TARGET_KEYS, ` (knocker.knock() takes ${TARGET_KEYS.join(', ')})`);
   return validateTargetFields(options);
 }
 

@@ -20,6 +20,8 @@ export interface PollPortOptions {
   readonly signal?: AbortSignal | undefined;
   /** Hand the connected socket to the caller instead of closing it. */
   readonly keepSocket?: boolean;
+  /** Bind every probe to this address (`localAddress`). */
+  readonly localAddress?: string | undefined;
 }
 
 export type PollPortResult =
@@ -28,7 +30,7 @@ export type PollPortResult =
   | { readonly outcome: 'aborted'; readonly probes: number };
 
 export function pollPort(options: PollPortOptions): Promise<PollPortResult> {
-  const { address, port, family, until, signal, keepSocket = false } = options;
+  const { address, port, family, until, signal, keepSocket = false, localAddress } = options;
   return new Promise<PollPortResult>((resolve) => {
     const live = new Set<Socket>();
     const closing = new Map<Socket, Promise<void>>();
@@ -63,7 +65,7 @@ export function pollPort(options: PollPortOptions): Promise<PollPortResult> {
         oldest.destroy();
       }
       probes++;
-      const socket = connect({ host: address, port, family, allowHalfOpen: true, noDelay: true });
+      const socket = connect({ host: address, port, family, allowHalfOpen: true, noDelay: true, ...(localAddress === undefined ? {} : { localAddress }) });
       live.add(socket);
       closing.set(socket, new Promise<void>((r) => socket.once('close', () => r())));
       socket.once('connect', () => {

@@ -1,5 +1,6 @@
 import { createSocket } from 'node:dgram';
 import type { IpFamily } from '@sknock/protocol';
+import { bindUdp } from './local-address.js';
 
 /**
  * Sends one UDP datagram and closes the socket. `node:dgram` directly: sending needs no
@@ -11,6 +12,8 @@ export interface SendDatagramOptions {
   readonly port: number;
   readonly family: IpFamily;
   readonly data: Uint8Array;
+  /** Bind the socket to this address first (`localAddress`); a bind failure is a typed error. */
+  readonly localAddress?: string | undefined;
 }
 
 /**
@@ -20,6 +23,7 @@ export interface SendDatagramOptions {
 export async function sendDatagram(options: SendDatagramOptions): Promise<void> {
   const socket = createSocket({ type: options.family === 6 ? 'udp6' : 'udp4' });
   try {
+    if (options.localAddress !== undefined) await bindUdp(socket, options.localAddress);
     await new Promise<void>((resolve, reject) => {
       socket.once('error', reject);
       socket.send(options.data, options.port, options.address, (err) => (err ? reject(err) : resolve()));

@@ -38,7 +38,7 @@ export async function connectCommand(args: readonly string[]): Promise<number> {
     const { loadKnocker } = await import('../knocker.js');
     const knocker = await loadKnocker(knockerOptions);
     const outcome = await knocker.run(target, started, { keepSocket: true });
-    socket = outcome.socket ?? (await connectAfterKnock(outcome.address, port, started + target.timeout - performance.now()));
+    socket = outcome.socket ?? (await connectAfterKnock(outcome.address, port, started + target.timeout - performance.now(), target.localAddress));
   } catch (err) {
     const d = describeError(err);
     process.stderr.write(`sknock: ${d.message}\n`);
@@ -51,9 +51,9 @@ export async function connectCommand(args: readonly string[]): Promise<number> {
 }
 
 /** With --no-verify: one plain connection, which has the rest of the timeout to succeed. */
-function connectAfterKnock(address: string, port: number, timeoutMs: number): Promise<Socket> {
+function connectAfterKnock(address: string, port: number, timeoutMs: number, localAddress: string | undefined): Promise<Socket> {
   return new Promise<Socket>((resolve, reject) => {
-    const socket = connect({ host: address, port, allowHalfOpen: true, noDelay: true });
+    const socket = connect({ host: address, port, allowHalfOpen: true, noDelay: true, ...(localAddress === undefined ? {} : { localAddress }) });
     const timer = setTimeout(() => {
       socket.destroy();
       reject(new SknockClientError('ERR_SKNOCK_PORT_NOT_OPENED', `tcp/${port} on ${address} did not answer after the knock`, { attempts: 1 }));
