@@ -5,12 +5,13 @@ import type { ProfileSettings } from './keys.js';
  * make): what the caller gives wins, the section fills in the rest.
  *
  * - Credentials go as a whole: a caller who gives any of `pfx`, `key`, `certificate`,
- *   `credentials` takes none of the section's (`pfx` and `key` + `certificate` cannot mix).
+ *   `credentials` takes none of the section's (`pfx` and `key` + `certificate` cannot mix),
+ *   nor its `passphraseFile`, which belongs to the section's credentials.
  * - A caller's `localAddress` also stands for `sourceAddress` (which defaults to it), so the
  *   section's `sourceAddress` then applies only if it is `auto`.
  * - The section's `stunServer` applies when the `sourceAddress` in effect is `auto`.
- * - The section's `passphraseFile` is read (by the caller of this function) only when the
- *   caller gave no `passphrase` and the credentials in effect are `pfx` or `key`.
+ * - The section's `passphraseFile` is read (by the caller of this function) only when its
+ *   credentials are used and the caller gave no `passphrase`.
  */
 
 export interface MergedProfile {
@@ -25,14 +26,14 @@ const FILLED = ['knockPort', 'family', 'grantSeconds', 'localAddress'] as const;
 export function mergeProfile(explicit: Readonly<Record<string, unknown>>, settings: ProfileSettings): MergedProfile {
   const options = mergeKnockSettings(explicit, settings);
   const given = (k: string): boolean => explicit[k] !== undefined;
-  if (!CREDENTIAL_KEYS.some(given)) {
+  const ownCredentials = !CREDENTIAL_KEYS.some(given) && (settings.pfx !== undefined || settings.key !== undefined);
+  if (ownCredentials) {
     if (settings.pfx !== undefined) options['pfx'] = settings.pfx;
     if (settings.key !== undefined) options['key'] = settings.key;
     if (settings.certificate !== undefined) options['certificate'] = settings.certificate;
   }
   if (!given('serverCertificate') && settings.serverCertificate !== undefined) options['serverCertificate'] = settings.serverCertificate;
-  const needsPassword = options['pfx'] !== undefined || options['key'] !== undefined;
-  const passphraseFile = !given('passphrase') && needsPassword ? settings.passphraseFile : undefined;
+  const passphraseFile = ownCredentials && !given('passphrase') ? settings.passphraseFile : undefined;
   return { options, passphraseFile };
 }
 
