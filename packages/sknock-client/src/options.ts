@@ -228,7 +228,7 @@ function validateTargetFields(o: Record<string, unknown>): NormalizedTarget {
   let stunServer: StunServer | undefined;
   if (stunText !== undefined) {
     if (typeof stunText !== 'string') throw invalidOption('stunServer', `must be a string HOST or HOST:PORT, got ${describe(stunText)}`);
-    if (!auto) throw invalidOption('stunServer', "is only asked with sourceAddress: 'auto'");
+    if (!auto) throw invalidOption('stunServer', "is only asked when sourceAddress is 'auto'");
     const parsed = parseStunServer(stunText);
     if (typeof parsed === 'string') throw invalidOption('stunServer', parsed);
     stunServer = parsed;

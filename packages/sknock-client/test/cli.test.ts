@@ -26,7 +26,9 @@ interface Run {
 /** Runs the command in a session of its own (no controlling terminal, so no prompt). */
 function run(args: readonly string[], options: { input?: Buffer | string; env?: Record<string, string>; timeoutMs?: number } = {}): Promise<Run> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [MAIN, ...args], { detached: true, stdio: 'pipe', env: { ...process.env, ...options.env } });
+    // No profile file but the test's own: an empty XDG_CONFIG_HOME, no SKNOCK_CONFIG.
+    const hermetic = { SKNOCK_CONFIG: '', XDG_CONFIG_HOME: join(dir, 'no-config') };
+    const child = spawn(process.execPath, [MAIN, ...args], { detached: true, stdio: 'pipe', env: { ...process.env, ...hermetic, ...options.env } });
     const out: Buffer[] = [];
     const err: Buffer[] = [];
     child.stdout.on('data', (c: Buffer) => out.push(c));

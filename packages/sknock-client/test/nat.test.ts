@@ -300,7 +300,7 @@ describe("knock() with sourceAddress: 'auto'", () => {
   test('stunServer without auto, and a bad stunServer, are refused by name', async () => {
     let err = await rejection(knock({ ...creds(), host: '127.0.0.1', port: ports[2]!, stunServer: '127.0.0.1:3478' }));
     assert.equal(err.option, 'stunServer');
-    assert.match(err.message, /only asked with sourceAddress: 'auto'/);
+    assert.match(err.message, /only asked when sourceAddress is 'auto'/);
     for (const bad of ['127.0.0.1:0', '[::1', 'host:port', '']) {
       err = await rejection(knock({ ...creds(), host: '127.0.0.1', port: ports[2]!, sourceAddress: 'auto', stunServer: bad }));
       assert.equal(err.code, 'ERR_SKNOCK_INVALID_OPTION', bad);

@@ -1,9 +1,10 @@
 import { connect, type Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { SknockClientError } from '../errors.js';
-import { validateKnockOptions } from '../options.js';
-import { knockOptionsFromArgs, parseKnockArgs, parsePortArg } from './args.js';
+import { validateKnockOptions, type NormalizedTarget } from '../options.js';
+import { OPTION_FLAGS, knockOptionsFromArgs, parseKnockArgs, parsePortArg } from './args.js';
 import { describeError } from './errors.js';
+import { notOpenedHints, traceKnocks } from './not-opened-hints.js';
 import { abortOnSigint } from './signals.js';
 import { CONNECT_USAGE, EXIT_FAILED, EXIT_OK, UsageError } from './usage.js';
 
@@ -15,6 +16,10 @@ import { CONNECT_USAGE, EXIT_FAILED, EXIT_OK, UsageError } from './usage.js';
  */
 export async function connectCommand(args: readonly string[]): Promise<number> {
   const sigint = abortOnSigint();
+  const trace = traceKnocks();
+  let names: Readonly<Record<string, string>> = OPTION_FLAGS;
+  let target: NormalizedTarget | undefined;
+  let serverCertificate: unknown;
   let socket: Socket;
   try {
     const parsed = parseKnockArgs(args);
@@ -32,19 +37,29 @@ export async function connectCommand(args: readonly string[]): Promise<number> {
     if (v.port !== undefined && parsePortArg(v.port, '-p/--port') !== port) throw new UsageError('connect: -p differs from <port>');
 
     const started = performance.now();
-    const options = await knockOptionsFromArgs(host, port, v);
-    const { knocker: knockerOptions, target } = validateKnockOptions({ ...options, signal: sigint.signal });
+    const knockArgs = await knockOptionsFromArgs(host, port, v);
+    names = knockArgs.names;
+    serverCertificate = knockArgs.options.serverCertificate;
+    for (const warning of knockArgs.warnings) process.stderr.write(`sknock: warning: ${warning}\n`);
+    const validated = validateKnockOptions({ ...knockArgs.options, signal: sigint.signal });
+    const knockerOptions = validated.knocker;
+    target = validated.target;
     // Loaded after the arguments parse: usage errors and --help stay fast.
     const { loadKnocker } = await import('../knocker.js');
     const knocker = await loadKnocker(knockerOptions);
     const outcome = await knocker.run(target, started, { keepSocket: true });
     socket = outcome.socket ?? (await connectAfterKnock(outcome.address, port, started + target.timeout - performance.now(), target.localAddress));
   } catch (err) {
-    const d = describeError(err);
+    const d = describeError(err, names);
     process.stderr.write(`sknock: ${d.message}\n`);
+    if (d.code === 'ERR_SKNOCK_PORT_NOT_OPENED' && target !== undefined) {
+      const hints = notOpenedHints({ target, last: trace.last, serverCertificate, names });
+      process.stderr.write(`The server never answers a knock; the likely causes:\n${hints.map((h) => `  - ${h}\n`).join('')}`);
+    }
     if (d.code === 'ERR_SKNOCK_USAGE') process.stderr.write(`Try 'sknock connect --help'.\n`);
     return d.exitCode;
   } finally {
+    trace.stop();
     sigint.dispose();
   }
   return relay(socket);

@@ -1,10 +1,10 @@
 import 'reflect-metadata';
 import { chmod, writeFile } from 'node:fs/promises';
 import { webcrypto } from 'node:crypto';
-import { parseArgs } from 'node:util';
 import { Pkcs10CertificateRequestGenerator, cryptoProvider } from '@peculiar/x509';
 import { encodePem } from '@sknock/protocol';
 import { describeError } from './errors.js';
+import { parseFlags } from './parse-flags.js';
 import { CSR_USAGE, EXIT_FAILED, EXIT_OK, UsageError } from './usage.js';
 
 /**
@@ -28,13 +28,7 @@ const ECDSA_SHA256 = { name: 'ECDSA', hash: 'SHA-256' } as const;
 export async function csrCommand(args: readonly string[]): Promise<number> {
   let json = args.includes('--json');
   try {
-    let parsed;
-    try {
-      parsed = parseArgs({ args: [...args], options: OPTIONS, allowPositionals: false, strict: true });
-    } catch (err) {
-      throw new UsageError((err as Error).message);
-    }
-    const v = parsed.values;
+    const v = parseFlags(args, OPTIONS, false).values as { [K in keyof typeof OPTIONS]?: (typeof OPTIONS)[K]['type'] extends 'boolean' ? boolean : string };
     json = v.json === true;
     if (v.help === true) {
       process.stdout.write(`${CSR_USAGE}\n`);

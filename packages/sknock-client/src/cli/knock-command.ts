@@ -1,8 +1,9 @@
 import { writeFile } from 'node:fs/promises';
 import { performance } from 'node:perf_hooks';
-import { validateKnockOptions } from '../options.js';
-import { knockOptionsFromArgs, parseKnockArgs, parsePortArg } from './args.js';
+import { validateKnockOptions, type NormalizedTarget } from '../options.js';
+import { OPTION_FLAGS, knockOptionsFromArgs, parseKnockArgs, parsePortArg } from './args.js';
 import { describeError } from './errors.js';
+import { notOpenedHints, traceKnocks } from './not-opened-hints.js';
 import { abortOnSigint } from './signals.js';
 import { EXIT_OK, KNOCK_USAGE, UsageError } from './usage.js';
 
@@ -12,6 +13,10 @@ export async function knockCommand(args: readonly string[]): Promise<number> {
   let host: string | undefined;
   let port: number | undefined;
   const sigint = abortOnSigint();
+  const trace = traceKnocks();
+  let names: Readonly<Record<string, string>> = OPTION_FLAGS;
+  let target: NormalizedTarget | undefined;
+  let serverCertificate: unknown;
   try {
     const parsed = parseKnockArgs(args);
     const v = parsed.values;
@@ -28,8 +33,13 @@ export async function knockCommand(args: readonly string[]): Promise<number> {
     if (v.output !== undefined && v['dry-run'] !== true) throw new UsageError('--output is for --dry-run');
 
     const started = performance.now();
-    const options = await knockOptionsFromArgs(host, port, v);
-    const { knocker: knockerOptions, target } = validateKnockOptions({ ...options, signal: sigint.signal });
+    const knockArgs = await knockOptionsFromArgs(host, port, v);
+    names = knockArgs.names;
+    serverCertificate = knockArgs.options.serverCertificate;
+    for (const warning of knockArgs.warnings) process.stderr.write(`sknock: warning: ${warning}\n`);
+    const validated = validateKnockOptions({ ...knockArgs.options, signal: sigint.signal });
+    const knockerOptions = validated.knocker;
+    target = validated.target;
     // Loaded after the arguments parse: usage errors and --help stay fast.
     const { loadKnocker } = await import('../knocker.js');
     const knocker = await loadKnocker(knockerOptions);
@@ -71,15 +81,19 @@ export async function knockCommand(args: readonly string[]): Promise<number> {
     );
     return EXIT_OK;
   } catch (err) {
-    const d = describeError(err);
+    const d = describeError(err, names);
+    const hints = d.code === 'ERR_SKNOCK_PORT_NOT_OPENED' && target !== undefined ? notOpenedHints({ target, last: trace.last, serverCertificate, names }) : [];
     if (json) {
-      process.stdout.write(`${JSON.stringify({ ok: false, host, port, error: { code: d.code, message: d.message, ...(d.attempts === undefined ? {} : { attempts: d.attempts }) } })}\n`);
+      const error = { code: d.code, message: d.message, ...(d.attempts === undefined ? {} : { attempts: d.attempts }), ...(hints.length === 0 ? {} : { hints }) };
+      process.stdout.write(`${JSON.stringify({ ok: false, host, port, error })}\n`);
     } else {
       process.stderr.write(`sknock: ${d.message}\n`);
+      if (hints.length > 0) process.stderr.write(`The server never answers a knock; the likely causes:\n${hints.map((h) => `  - ${h}\n`).join('')}`);
       if (d.code === 'ERR_SKNOCK_USAGE') process.stderr.write(`Try 'sknock knock --help'.\n`);
     }
     return d.exitCode;
   } finally {
+    trace.stop();
     sigint.dispose();
   }
 }

@@ -4,7 +4,7 @@ import { connectCommand } from './connect-command.js';
 import { knockCommand } from './knock-command.js';
 import { EXIT_FAILED, EXIT_OK, EXIT_USAGE, MAIN_USAGE } from './usage.js';
 
-/** The `sknock` command: `knock`, `connect`, `csr`. */
+/** The `sknock` command: `knock`, `connect`, `profile`, `csr`. */
 
 function version(): string {
   const manifest = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string };
@@ -18,6 +18,8 @@ async function main(argv: readonly string[]): Promise<number> {
       return knockCommand(rest);
     case 'connect':
       return connectCommand(rest);
+    case 'profile':
+      return (await import('./profile-command.js')).profileCommand(rest);
     case 'csr':
       // Loaded only here: @peculiar/x509 adds about 0.3 s to start-up.
       return (await import('./csr-command.js')).csrCommand(rest);

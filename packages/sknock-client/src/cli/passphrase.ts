@@ -1,6 +1,7 @@
 import { closeSync, openSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
 import { ReadStream, WriteStream } from 'node:tty';
+import { SknockClientError } from '../errors.js';
+import { readPassphraseFile } from '../passphrase-file.js';
 import { InterruptedError, UsageError } from './usage.js';
 
 /**
@@ -14,25 +15,31 @@ export interface PassphraseSources {
   readonly env: string | undefined;
 }
 
-/** The password from --passphrase-file or --passphrase-env, or `undefined` when neither is given. */
-export async function passphraseFromSources(sources: PassphraseSources): Promise<string | undefined> {
+/**
+ * The password from --passphrase-file or --passphrase-env, or `undefined` when neither is
+ * given. A passphrase file other users can read adds a line to `warnings`.
+ */
+export async function passphraseFromSources(sources: PassphraseSources, warnings: string[]): Promise<string | undefined> {
   if (sources.file !== undefined && sources.env !== undefined) throw new UsageError('give --passphrase-file or --passphrase-env, not both');
   if (sources.env !== undefined) {
     const value = process.env[sources.env];
     if (value === undefined) throw new UsageError(`--passphrase-env: the environment variable ${sources.env} is not set`);
     return value;
   }
-  if (sources.file !== undefined) {
-    let text: string;
-    try {
-      text = await readFile(sources.file, 'utf8');
-    } catch (err) {
-      throw new UsageError(`--passphrase-file: cannot read ${sources.file}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`);
-    }
-    const newline = text.search(/\r?\n/);
-    return newline === -1 ? text : text.slice(0, newline);
-  }
+  if (sources.file !== undefined) return readPassphraseFlagFile(sources.file, '--passphrase-file', warnings);
   return undefined;
+}
+
+/** The first line of the passphrase file `path`; `name` says where it was given (a flag, or a profile key). */
+export async function readPassphraseFlagFile(path: string, name: string, warnings: string[]): Promise<string> {
+  try {
+    const read = await readPassphraseFile('passphraseFile', path);
+    if (read.looseModeWarning !== undefined) warnings.push(read.looseModeWarning);
+    return read.passphrase;
+  } catch (err) {
+    if (err instanceof SknockClientError) throw new UsageError(`${name}: ${err.message.replace(/^passphraseFile: /, '')}`);
+    throw err;
+  }
 }
 
 /** Asks on the controlling terminal without echo; `undefined` when there is no terminal. */

@@ -26,7 +26,12 @@ export class InterruptedError extends Error {
   }
 }
 
-const KNOCK_OPTIONS = `Credentials (one of):
+const KNOCK_OPTIONS = `Profile (the section for <host> in the profile file fills in what no flag gives):
+  --profile NAME           the section [NAME] instead of the one for <host>
+  --config FILE            the profile file (default $SKNOCK_CONFIG, else
+                           $XDG_CONFIG_HOME/sknock/config, ~/.config/sknock/config)
+  --no-profile             read no profile file
+Credentials (one of):
   --pfx FILE               PKCS#12 file with the client key and certificate
   --key FILE --cert FILE   PEM or DER private key and certificate
 Password (for --pfx, or an encrypted --key), never on the command line:
@@ -38,8 +43,13 @@ Server:
 Knock:
   -u, --udp                open a UDP port (default TCP)
   -4, -6                   resolve the host to IPv4 / IPv6 only
-  --source-address ADDR    the address to bind the knock to (default: the local
-                           address toward the host; set it behind NAT)
+  --source-address ADDR    the address to bind the knock to (default: --local-address,
+                           else the local address toward the host); behind NAT your
+                           public address, or 'auto' to ask --stun-server
+  --stun-server HOST[:PORT]  the STUN server that --source-address auto asks (port 3478
+                           by default; no STUN server is asked unless you name one)
+  --local-address ADDR     send from this address of this host (knock, STUN, TCP)
+  --grant-seconds N        how long the server keeps the port open, if you know it
   --knock-port N           UDP port to send the knock to (default: random 10000-60000)
   --no-verify              do not wait for the TCP port to answer
   --timeout SECONDS        for the whole call (default 10)
@@ -50,7 +60,8 @@ export const MAIN_USAGE = `Usage: sknock <command> [options]
 Commands:
   knock <host> -p <port>   send a knock and wait until the port opens
   connect <host> <port>    knock, then relay stdin/stdout over the TCP connection
-                           (ssh -o ProxyCommand='sknock connect %h %p --pfx ... --server-cert ...')
+                           (ssh -o ProxyCommand='sknock connect %h %p')
+  profile add|list|show    keep credentials and settings per host in the profile file
   csr --name NAME          make a P-256 key and a certificate request for sknock-ca sign-csr
 
 Options:
@@ -77,6 +88,7 @@ or failed, 2 bad usage, 130 interrupted.`;
 export const CONNECT_USAGE = `Usage: sknock connect <host> <port> [options]
 
 Knocks, then carries stdin and stdout over the TCP connection that answered, for
+  ssh -o ProxyCommand='sknock connect %h %p' host     (with a profile for the host)
   ssh -o ProxyCommand='sknock connect %h %p --pfx client.pfx --server-cert server.cer' host
 Messages go to stderr. End of stdin half-closes the connection; the process exits 0
 when the server closes its side.
@@ -95,3 +107,24 @@ request (PEM) with subject CN=NAME, for your sKnock CA (sknock-ca sign-csr).
   --out-csr FILE           where the request goes (default: NAME.csr; '-': stdout)
   --force                  overwrite existing files
   --json                   print the result as JSON`;
+
+export const PROFILE_USAGE = `Usage: sknock profile add <section> [settings] [--force] [--config FILE] [--json]
+       sknock profile list [--config FILE] [--json]
+       sknock profile show <host> [--config FILE] [--json]
+
+The profile file (default $SKNOCK_CONFIG, else $XDG_CONFIG_HOME/sknock/config, else
+~/.config/sknock/config) holds one INI section per host, host pattern or profile name:
+  [db.example.com]   exact host; wins over any pattern
+  [*.example.com]    pattern: * matches any characters, dots included; the pattern with
+                     the most characters besides * wins, then the first in the file
+  [work]             a name for --profile work
+'sknock knock <host>' and 'sknock connect <host> <port>' take everything from the section
+that applies; flags override it. Paths in the file are taken from the file's folder, ~
+is expanded. The file holds no password: passphraseFile names a file holding one.
+
+add writes section <section> (atomically, mode 0600, other sections and comments kept;
+--force replaces an existing one). Settings, written with absolute paths:
+  --pfx FILE | --key FILE --cert FILE    --server-cert FILE    --passphrase-file FILE
+  --knock-port N    --source-address ADDR|auto    --stun-server HOST[:PORT]
+  --local-address ADDR    -4 | -6    --grant-seconds N
+list shows every section as written; show tells which section applies to <host>.`;
