@@ -38,7 +38,7 @@ export interface CliKnockOptions {
 
 function knockArgs(pki: E2ePki, client: E2eClient, host: string, port: number, o: CliKnockOptions): string[] {
   return [
-    'knock', host, '-p', String(port),
+    'knock', host, '-p', String(port), '--no-profile',
     '--pfx', client.pfxFile, '--passphrase-file', pki.passphraseFile, '--server-cert', pki.serverCertFile,
     '--knock-port', String(o.knockPort ?? randomKnockPort()),
     '--timeout', String(o.timeoutSeconds ?? 6),

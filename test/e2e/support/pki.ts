@@ -86,7 +86,7 @@ export async function makePki(): Promise<E2ePki> {
     await Promise.all([
       writeFile(serverPfxFile, server.pfx as Uint8Array),
       writeFile(serverCertFile, server.certificate),
-      writeFile(passphraseFile, `${PASSPHRASE}\n`),
+      writeFile(passphraseFile, `${PASSPHRASE}\n`, { mode: 0o600 }), // a password file others cannot read (sknock warns otherwise)
       writeFile(crlFile, fileCrl),
     ]);
     return {
