@@ -1,9 +1,9 @@
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { encodePkcs12 } from '@sknock/protocol';
+import { encodePkcs12, openKnockPacket } from '@sknock/protocol';
 import { FakeKnockServer, freePort } from './support/knock-server.js';
 import { TestCa, type TestIdentity } from './support/pki.js';
 import { StunResponder } from './support/stun-responder.js';
@@ -172,5 +172,21 @@ describe('"did not open after N knocks" lists the likely causes', () => {
     const r = await runCli(['connect', '127.0.0.1', String(port), '--timeout', '0.2', '--retries', '0', ...creds()], { configHome: join(dir, 'no-config'), input: '' });
     assert.equal(r.code, 1);
     assert.match(r.stderr, /did not open after 1 knock .*\nThe server never answers a knock; the likely causes:\n {2}- knock port:/);
+  });
+});
+
+describe('NAT from the command line', () => {
+  test('--dry-run with --source-address auto asks the STUN server and binds its answer', async () => {
+    const stun = await StunResponder.start({ host: '127.0.0.1', mapped: { address: '198.51.100.4', port: 1 } });
+    const out = join(dir, 'auto.bin');
+    try {
+      const r = await run(['knock', '127.0.0.1', '-p', String(port), '--source-address', 'auto', '--stun-server', stun.server, '--dry-run', '--output', out, '--json', ...creds()]);
+      assert.equal(r.code, 0, r.stderr);
+      assert.equal(jsonOf(r)['sourceAddress'], '198.51.100.4');
+      assert.equal(openKnockPacket(await readFile(out), { privateKey: server.privateKey }, { family: 4 }).address, '198.51.100.4');
+      assert.equal(stun.requests.length, 1);
+    } finally {
+      await stun.close();
+    }
   });
 });

@@ -52,6 +52,20 @@ const cases: [string, string, Record<string, unknown>, string[]?][] = [
   ['sourceAddress a number', 'sourceAddress', { sourceAddress: 10 }],
   ['sourceAddress IPv6 to an IPv4 host', 'sourceAddress', { sourceAddress: '::1' }],
   ['sourceAddress IPv6 with family 4', 'sourceAddress', { host: 'example.test', family: 4, sourceAddress: '2001:db8::1' }],
+  ['sourceAddress auto without stunServer', 'sourceAddress', { sourceAddress: 'auto' }],
+  ['sourceAddress AUTO', 'sourceAddress', { sourceAddress: 'AUTO', stunServer: 'stun.example' }],
+  ['stunServer without auto', 'stunServer', { stunServer: 'stun.example' }],
+  ['stunServer a number', 'stunServer', { sourceAddress: 'auto', stunServer: 3478 }],
+  ['stunServer port 0', 'stunServer', { sourceAddress: 'auto', stunServer: 'stun.example:0' }],
+  ['stunServer an unclosed bracket', 'stunServer', { sourceAddress: 'auto', stunServer: '[2001:db8::1:3478' }],
+  ['localAddress not an IP', 'localAddress', { localAddress: 'eth0' }],
+  ['localAddress IPv6 to an IPv4 host', 'localAddress', { localAddress: '::1' }],
+  ['localAddress IPv4 with family 6', 'localAddress', { host: 'example.test', family: 6, localAddress: '10.0.0.1' }],
+  ['sourceAddress IPv6, localAddress IPv4', 'sourceAddress', { host: 'example.test', localAddress: '10.0.0.1', sourceAddress: '2001:db8::1' }],
+  ['grantSeconds 0', 'grantSeconds', { grantSeconds: 0 }],
+  ['grantSeconds over a day', 'grantSeconds', { grantSeconds: 86_401 }],
+  ['grantSeconds fractional', 'grantSeconds', { grantSeconds: 1.5 }],
+  ['a misspelt option, with a suggestion', 'sourceAdress', { sourceAdress: '10.0.0.1' }],
   ['verify a string', 'verify', { verify: 'yes' }],
   ['timeout 0', 'timeout', { timeout: 0 }],
   ['timeout negative', 'timeout', { timeout: -5 }],
@@ -86,6 +100,10 @@ for (const [name, option, overrides, drop] of cases) {
     await expectInvalid(knock(withOverrides(overrides, drop)), option);
   });
 }
+
+test('knock(): an unknown option is named with the closest one', async () => {
+  await assert.rejects(knock(withOverrides({ sourceAdress: '10.0.0.1' })), /^SknockClientError: sourceAdress: unknown option; did you mean sourceAddress\?$/);
+});
 
 test('knock(): options not an object', async () => {
   await expectInvalid(knock(null as unknown as KnockOptions), 'options');
