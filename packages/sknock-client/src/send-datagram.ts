@@ -5,7 +5,7 @@ import { bindUdp } from './local-address.js';
 /**
  * Sends one UDP datagram and closes the socket. `node:dgram` directly: sending needs no
  * receive loop, and it keeps the SDK free of a dependency (dgram-as-promised also loses
- * datagrams on receive, see FACTS.md).
+ * datagrams on receive: measured, 1 of 20 with 5 ms of work per packet).
  */
 export interface SendDatagramOptions {
   readonly address: string;
