@@ -33,6 +33,7 @@ const USAGE_CODES: ReadonlySet<SknockCaErrorCode> = new Set([
   'ERR_SKNOCK_CA_INVALID_ARGUMENT',
   'ERR_SKNOCK_CA_INVALID_GRANT',
   'ERR_SKNOCK_CA_INVALID_VALIDITY',
+  'ERR_SKNOCK_CA_AFTER_2049',
 ]);
 
 function version(): string {
@@ -69,6 +70,8 @@ function parseFor(command: Command, args: readonly string[]): { values: OptionVa
     let message = unknown === null ? (err as Error).message : `unknown option ${unknown[1]}`;
     if (args.some((a) => /^--(passphrase|password|pass)(=|$)/.test(a))) {
       message += '; passphrases are never taken from the command line: use --passphrase-file FILE or --passphrase-env VAR';
+    } else if (args.some((a) => /^--ca-(passphrase|password|pass)(=|$)/.test(a))) {
+      message += '; passphrases are never taken from the command line: use --ca-passphrase-file FILE or --ca-passphrase-env VAR';
     }
     throw new UsageError(message, command.name);
   }
