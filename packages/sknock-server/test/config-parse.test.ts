@@ -116,7 +116,7 @@ test('every key is read when given', async () => {
     assert.equal(c.caFile, join(ws.dir, 'ca.pem'));
     assert.equal(c.requireCrl, true);
     assert.equal(c.logLevel, 'debug');
-    assert.equal(Object.hasOwn(c, 'pfxPasswordFile'), false);
+    assert.equal(c.pfxPasswordFile, join(ws.dir, 'pass.txt'), 'the path (not a secret): its mode is checked at start');
   } finally {
     ws.done();
   }

@@ -4,12 +4,14 @@ import { isSknockProtocolError, loadCredentials, readCertificates } from '@sknoc
 import { parseCrl } from '../crl/parse-crl.js';
 import { findCrlSigner } from '../crl/verify-crl.js';
 import { readConfigFileDetailed } from './load-config.js';
+import { inspectSecretFiles } from './secret-files.js';
 import type { ServerConfig } from './types.js';
 
 /**
  * `sknock-server check-config`: every problem of a config file, without starting anything.
- * Beyond `loadConfigFile` it opens the PKCS#12 file with the password, reads caFile, and
- * parses crlFile and checks its signature against the CA.
+ * Beyond `loadConfigFile` it opens the PKCS#12 file with the password, reads caFile,
+ * parses crlFile and checks its signature against the CA, and warns of files holding
+ * secrets that other users may read or change (the same warnings the daemon logs at start).
  */
 
 export interface ConfigCheckResult {
@@ -30,6 +32,7 @@ export async function checkConfig(path: string, options: { now?: number } = {}):
   const warnings = [...result.warnings];
   const values = result.partial as Partial<Record<string, unknown>>;
   const file = result.file;
+  for (const report of inspectSecretFiles({ ...values, configFile: file })) warnings.push(report.message);
 
   // The server's PKCS#12 with its password.
   const caCertificates: Uint8Array[] = [];

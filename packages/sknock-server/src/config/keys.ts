@@ -10,7 +10,7 @@ import type { ValueReader } from './values.js';
 export interface ConfigKeyInfo {
   /** Spelling in `config.ini` (matched case-insensitively). */
   readonly key: string;
-  /** Option name for `resolveServerConfig` (the `ServerConfig` field, except `pfxPasswordFile`). */
+  /** Option name for `resolveServerConfig` (the `ServerConfig` field). */
   readonly option: string;
   /** The default, as documented ("—" when there is none). */
   readonly default: string;

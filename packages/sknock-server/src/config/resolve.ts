@@ -159,10 +159,16 @@ export function validateConfig(ctx: ValidateContext): ValidateResult {
       problem(spec('crlFile'), `${name(spec('crlFile'))} ${crlFile}${at(spec('crlFile'))} ${state}`);
     }
     if (crlUrl !== undefined) {
-      try {
-        accessSync(dirname(crlFile), fsConstants.W_OK);
-      } catch {
-        problem(spec('crlFile'), `the folder of ${name(spec('crlFile'))} ${crlFile}${at(spec('crlFile'))} is missing or not writable, so a CRL fetched from ${name(spec('crlUrl'))} cannot be saved there`);
+      // The daemon saves what it fetches there. A missing folder is made at start (mode
+      // 0700), as the original sKnock did; one that cannot be made or written is a problem.
+      const folder = crlFolder(crlFile);
+      if (folder.state === 'missing') {
+        warnings.push(`the folder ${folder.path} of ${name(spec('crlFile'))} ${crlFile} does not exist; sknock-server creates it (mode 0700) at start to save the CRL fetched from ${name(spec('crlUrl'))}`);
+      } else if (folder.state !== 'writable') {
+        problem(
+          spec('crlFile'),
+          `the folder of ${name(spec('crlFile'))} ${crlFile}${at(spec('crlFile'))} ${folder.state}, so a CRL fetched from ${name(spec('crlUrl'))} cannot be saved there`,
+        );
       }
     }
   } else if (crlUrl === undefined) {
@@ -183,7 +189,6 @@ export function validateConfig(ctx: ValidateContext): ValidateResult {
   if (problems.length > 0) return { problems, warnings, partial };
   const config: Record<string, unknown> = {};
   for (const s of CONFIG_KEY_SPECS) {
-    if (s.option === 'pfxPasswordFile') continue;
     const value = values.get(s.option);
     if (value !== undefined) config[s.option] = value;
   }
@@ -196,7 +201,8 @@ export function validateConfig(ctx: ValidateContext): ValidateResult {
     try {
       return statSync(file).isFile() ? 'file' : 'is not a regular file';
     } catch (err) {
-      return (err as NodeJS.ErrnoException).code === 'ENOENT' ? 'missing' : `cannot be read (${(err as Error).message})`;
+      const code = (err as NodeJS.ErrnoException).code;
+      return code === 'ENOENT' || code === 'ENOTDIR' ? 'missing' : `cannot be read (${(err as Error).message})`;
     }
   }
 
@@ -214,6 +220,32 @@ export function validateConfig(ctx: ValidateContext): ValidateResult {
       problem(s, `${name(s)} ${file}${at(s)} ${why}`);
       return false;
     }
+  }
+}
+
+/**
+ * The folder a CRL fetched from crlUrl is saved in: writable, missing (and makeable: its
+ * nearest existing parent is a writable folder), or a phrase saying why it cannot be used.
+ */
+function crlFolder(crlFile: string): { path: string; state: 'writable' | 'missing' | string } {
+  const path = dirname(crlFile);
+  for (let dir = path; ; dir = dirname(dir)) {
+    let isFolder: boolean;
+    try {
+      isFolder = statSync(dir).isDirectory();
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code !== 'ENOENT' && code !== 'ENOTDIR') return { path, state: `cannot be checked (${(err as Error).message})` };
+      if (dirname(dir) === dir) return { path, state: 'does not exist' };
+      continue;
+    }
+    if (!isFolder) return { path, state: `does not exist and cannot be made (${dir} is not a folder)` };
+    try {
+      accessSync(dir, fsConstants.W_OK);
+    } catch {
+      return { path, state: dir === path ? 'is not writable' : `does not exist and cannot be made (${dir} is not writable)` };
+    }
+    return { path, state: dir === path ? 'writable' : 'missing' };
   }
 }
 

@@ -31,6 +31,8 @@ export interface ServerConfig {
   readonly serverPfxFile?: string;
   /** PFXPasswd or the contents of PFXPasswdFile (never logged). Set whenever `serverPfxFile` is. */
   readonly pfxPassword?: string;
+  /** PFXPasswdFile (absolute), when the password came from one: its mode is checked at start. */
+  readonly pfxPasswordFile?: string;
   /** In-memory server credentials (library only), instead of serverPfxFile + pfxPassword. */
   readonly credentials?: Credentials;
   /** caFile: further trusted CA or intermediate certificates, or undefined. */
