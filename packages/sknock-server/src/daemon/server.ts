@@ -25,6 +25,7 @@ import { bindKnockSocket, closeSocket } from './knock-socket.js';
 import { RejectLog } from './reject-log.js';
 import { ReturningSources } from './returning-sources.js';
 import { loadCaFile, loadServerCredentials } from './server-credentials.js';
+import { prepareServerFiles } from './server-files.js';
 import { checkServerOptions, type CreateServerOptions } from './server-options.js';
 import { WorkQueue } from './work-queue.js';
 
@@ -231,6 +232,7 @@ export class SknockServer extends EventEmitter<ServerEvents> {
       this.#config = config;
       if (this.#options.logger === undefined) this.#useOwnLogger(config);
       const log = this.#logger;
+      await prepareServerFiles(config, log);
       const credentials = await loadServerCredentials(config);
       const intermediates = await loadCaFile(config);
       this.#checkAnchors(credentials, intermediates);
@@ -461,6 +463,7 @@ export class SknockServer extends EventEmitter<ServerEvents> {
     const log = this.#logger;
     try {
       const config = await this.#readConfig(true);
+      await prepareServerFiles(config, log);
       const credentials = await loadServerCredentials(config);
       const intermediates = await loadCaFile(config);
       this.#checkAnchors(credentials, intermediates);
