@@ -10,6 +10,7 @@ import { PassThrough } from 'node:stream';
 import { createCa } from '../src/ca/index.js';
 import { runCli } from '../src/ca/cli/run.js';
 import { openssl, tempFolder } from './support/ca-tools.js';
+import { runWithClosedOutput } from './support/closed-output.js';
 
 /**
  * `sknock-ca` run as a process, the way people run it; the finer cases run the same command
@@ -409,7 +410,9 @@ describe('sknock-ca command', () => {
     assert.match(init.stderr, /sknock-ca init: warning: the CA certificate is valid until 21\d\d-.*past 2049.*GeneralizedTime.*sKnock 1\.0\.0 cannot read/);
     const issue = (name: string, extra: string[]) =>
       sknockCa(['issue-client', '--name', name, '--grant', 'tcp/22', '--days', '9000', '--passphrase-env', 'KNOCK_PW', '--dir', long, ...extra], cwd, env);
-    const [warned, refused, allowed] = await Promise.all([issue('late', []), issue('late-legacy', ['--legacy']), issue('late-allowed', ['--legacy', '--allow-after-2049'])]);
+    const warned = await issue('late', []);
+    const refused = await issue('late-legacy', ['--legacy']);
+    const allowed = await issue('late-allowed', ['--legacy', '--allow-after-2049']);
     assert.equal(warned.code, 0, warned.stderr);
     assert.match(warned.stderr, /sknock-ca issue-client: warning: the client certificate is valid until 205\d-.*past 2049.*--allow-after-2049/);
     const asn1 = openssl(['asn1parse', '-in', join(long, 'clients', 'late.pem')]);
@@ -430,5 +433,39 @@ describe('sknock-ca command', () => {
     const csr = await sknockCaHere(['sign-csr', join(cwd, 'erin.csr'), '--grant', 'tcp/22', '--days', '9000', '--out', join(cwd, 'erin.cer'), '--dir', long]);
     assert.equal(csr.code, 0, csr.stderr);
     assert.match(csr.stderr, /sknock-ca sign-csr: warning: the client certificate is valid until 205\d-/);
+  });
+  it('ends quietly, status 141, when its output is closed: a CRL signed with no reader left, a long list read in part', async () => {
+    // `sknock-ca crl | head -1`: the work is done, no stack trace, no unhandled error.
+    const crl = await runWithClosedOutput([process.execPath, MAIN, 'crl', ...CA], { close: 'at-once', cwd });
+    assert.equal(crl.code, 141, crl.stderr);
+    assert.equal(crl.stderr, '');
+    const n = openssl(['crl', '-inform', 'DER', '-in', join(dir, 'crl.der'), '-noout', '-crlnumber']);
+    assert.match(n.stdout, /crlNumber=0x03/, 'the third CRL was signed and written');
+    // A list far larger than a pipe holds, its reader gone after the first chunk.
+    const big = join(cwd, 'big-ca');
+    const init = await sknockCaHere(['init', '--name', 'Big CA', '--no-passphrase', '--dir', big]);
+    assert.equal(init.code, 0, init.stderr);
+    const entry = (i: number) => ({
+      serial: (0x10n ** 31n + BigInt(i)).toString(16),
+      kind: 'client',
+      name: `client-${i}`,
+      subject: `CN=client-${i}`,
+      grants: ['tcp/22', 'tcp/443'],
+      datagramLength: 800,
+      notBefore: '2026-01-01T00:00:00.000Z',
+      notAfter: '2027-01-01T00:00:00.000Z',
+      issuedAt: '2026-01-01T00:00:00.000Z',
+      files: [`certs/${i}.pem`],
+    });
+    writeFileSync(join(big, 'index.json'), JSON.stringify({ format: 'sknock-ca-index', version: 1, certificates: Array.from({ length: 3000 }, (_, i) => entry(i)) }));
+    for (const args of [['list', '--json'], ['list']]) {
+      const r = await runWithClosedOutput([process.execPath, MAIN, ...args, '--dir', big], { close: 'after-first-chunk', cwd });
+      assert.ok(r.read > 0, 'the reader got something first');
+      assert.equal(r.code, 141, `${args.join(' ')}: ${r.stderr}`);
+      assert.equal(r.stderr, '', `${args.join(' ')}: no stack trace, no message`);
+    }
+    const help = await runWithClosedOutput([process.execPath, MAIN, '--help'], { close: 'at-once', cwd });
+    assert.equal(help.code, 141, help.stderr);
+    assert.equal(help.stderr, '');
   });
 });

@@ -13,7 +13,7 @@ import { UsageError } from './usage-error.js';
 
 /** `sknock-ca`: parses the command line, runs one command, maps failures to exit codes. */
 
-/** Exit codes: 0 done, 1 the operation failed, 2 bad usage. */
+/** Exit codes: 0 done, 1 the operation failed, 2 bad usage (141, output closed: main.ts). */
 export const EXIT_OK = 0;
 export const EXIT_FAILED = 1;
 export const EXIT_USAGE = 2;
@@ -57,7 +57,8 @@ function mainHelp(): string {
     ...COMMANDS.map((c) => `  ${c.name.padEnd(width)}  ${c.summary}`),
     '',
     'Every command takes --dir DIR (default ./sknock-ca) and --help.',
-    'Exit status: 0 done, 1 the operation failed, 2 bad usage.',
+    'Exit status: 0 done, 1 the operation failed, 2 bad usage, 141 its output was closed',
+    '(the work is done; what was left to print is not).',
   ].join('\n');
 }
 
