@@ -100,8 +100,8 @@ test('every key is read when given', async () => {
     assert.equal(c.crlUpdateIntervalMinutes, 5);
     assert.equal(c.signatureSize, 72);
     assert.equal(c.recvBuffer, 2000);
-    assert.equal(c.crlFile, join(ws.dir, 'state', 'crl.der'));
-    assert.equal(c.crlUrl, 'https://ca.example.org/sknock.crl');
+    assert.deepEqual(c.crlFile, [join(ws.dir, 'state', 'crl.der')]);
+    assert.deepEqual(c.crlUrl, ['https://ca.example.org/sknock.crl']);
     assert.equal(c.pfxPassword, 'from-file');
     assert.equal(c.firewallPolicy, 'drop');
     assert.equal(c.knockPort, 4000);
@@ -195,7 +195,7 @@ test('relative paths are relative to the config file, not the working folder', a
     const c = await loadConfigFile(file);
     assert.equal(c.serverPfxFile, join(ws.dir, 'etc/sknock/keys/server.pfx'));
     assert.equal(c.caFile, join(ws.dir, 'etc/sknock/ca.pem'));
-    assert.equal(c.crlFile, join(ws.dir, 'var/crl.pem'));
+    assert.deepEqual(c.crlFile, [join(ws.dir, 'var/crl.pem')]);
     assert.equal(c.pfxPassword, 'pw\r\n', 'only one trailing newline is stripped');
   } finally {
     ws.done();
@@ -228,8 +228,8 @@ test('an original sKnock config.ini parses', async () => {
     const c = await loadConfigFile(file);
     assert.equal(c.serverPfxFile, join(ws.dir, 'certificates/devserver.pfx'));
     assert.equal(c.pfxPassword, 'portknocking');
-    assert.equal(c.crlFile, join(ws.dir, 'certificates/devca.crl'));
-    assert.equal(c.crlUrl, 'http://127.0.0.1/devca.crl');
+    assert.deepEqual(c.crlFile, [join(ws.dir, 'certificates/devca.crl')]);
+    assert.deepEqual(c.crlUrl, ['http://127.0.0.1/devca.crl']);
     assert.equal(c.firewallPolicy, 'none');
     assert.equal(c.knockPacketMinLength, 800);
   } finally {

@@ -154,6 +154,10 @@ export interface CrlOptions {
   crlNumber?: bigint | number;
   /** Further CRL extensions: [oid, critical, DER value]. */
   extensions?: [string, boolean, Uint8Array][];
+  /** Sign with this CA's key instead (the issuer field still names `ca`): a forged CRL. */
+  signer?: TestCa;
+  /** Authority key identifier (keyIdentifier) to write; undefined leaves the extension out. */
+  authorityKeyId?: Uint8Array;
 }
 
 /** DER INTEGER of a non-negative bigint. */
@@ -172,14 +176,19 @@ export async function createTestCrl(ca: TestCa, options: CrlOptions = {}): Promi
   const extensions: x509.Extension[] = [];
   if (options.crlNumber !== undefined) extensions.push(new x509.Extension('2.5.29.20', false, derInteger(BigInt(options.crlNumber))));
   for (const [oid, critical, value] of options.extensions ?? []) extensions.push(new x509.Extension(oid, critical, value));
+  if (options.authorityKeyId !== undefined) {
+    const id = options.authorityKeyId;
+    extensions.push(new x509.Extension('2.5.29.35', false, new Uint8Array([0x30, id.length + 2, 0x80, id.length, ...id])));
+  }
+  const signer = options.signer ?? ca;
   const crl = await x509.X509CrlGenerator.create({
     issuer: ca.x509.subject,
     thisUpdate,
     ...(nextUpdate !== undefined ? { nextUpdate } : {}),
     entries: (options.revoked ?? []).map((serialNumber) => ({ serialNumber, revocationDate: new Date(thisUpdate.getTime() - 1000) })),
     extensions,
-    signingKey: ca.keys.privateKey,
-    signingAlgorithm: signingAlgorithm(ca.keyType),
+    signingKey: signer.keys.privateKey,
+    signingAlgorithm: signingAlgorithm(signer.keyType),
   });
   return new Uint8Array(crl.rawData);
 }
