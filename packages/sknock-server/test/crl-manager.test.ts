@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { createCa, createCrl, encodeCrlPem } from '../src/ca/index.js';
 import type { CertificateAuthority } from '../src/ca/index.js';
 import { caIdentity } from '../src/crl/ca-identity.js';
+import { crlDersFrom } from '../src/crl/crl-bundle.js';
 import { CrlManager } from '../src/crl/crl-manager.js';
 import type { CrlManagerOptions } from '../src/crl/crl-manager.js';
 import { recordingLogger } from './support/recording-logger.js';
@@ -348,6 +349,108 @@ test('the schedule fetches every interval until stop()', async () => {
     const after = r.pub.requests.length;
     await new Promise((res) => setTimeout(res, 400));
     assert.equal(r.pub.requests.length, after, 'no fetch after stop()');
+  } finally {
+    await r.done();
+  }
+});
+
+const otherId = caIdentity(new X509Certificate(otherCa.certificate)).id;
+
+test('several CAs: a PEM bundle in crlFile gives one CRL each, kept apart; status says what each CA has', async () => {
+  const r = await rig();
+  try {
+    writeFileSync(r.crlFile, encodeCrlPem(await crl(ca, 3, ['0a'])) + encodeCrlPem(await crl(otherCa, 1, ['0b', '0c'])));
+    const m = r.manager({ crlUrl: undefined, caCertificates: [ca.certificate, otherCa.certificate, ca.certificate] });
+    await m.start();
+    assert.equal(m.isRevoked(caId, '0a'), true);
+    assert.equal(m.isRevoked(otherId, '0a'), false, 'a serial is revoked only by the CRL of the CA that issued it');
+    assert.equal(m.isRevoked(otherId, '0b'), true);
+    assert.equal(m.isRevoked(caId, '0b'), false);
+    const s = m.status();
+    assert.equal(s.haveCrl, true);
+    assert.equal(s.crlNumber, undefined, 'two CRLs: no single number');
+    assert.equal(s.revokedCount, 3);
+    assert.equal(s.source, 'file');
+    assert.deepEqual(s.thisUpdate, new Date(t0 + 60_000), 'the oldest');
+    assert.deepEqual(
+      s.issuers.map((i) => [i.issuer, i.haveCrl, i.crlNumber, i.revokedCount, i.origin]),
+      [
+        ['CN=CRL Manager CA', true, 3n, 1, r.crlFile],
+        ['CN=Another CA', true, 1n, 2, r.crlFile],
+      ],
+      'one entry per CA (the duplicate certificate counted once)',
+    );
+    assert.equal(r.log.records.filter((x) => x.msg === 'CRL in force').length, 2);
+  } finally {
+    await r.done();
+  }
+});
+
+test('a CRL fetched from crlUrl is saved to crlFile together with the other CAs\' CRLs it held', async () => {
+  const r = await rig();
+  try {
+    const others = await crl(otherCa, 4, ['0b']);
+    writeFileSync(r.crlFile, others);
+    r.pub.body = await crl(ca, 2, ['0a']);
+    const m = r.manager({ caCertificates: [ca.certificate, otherCa.certificate] });
+    await m.start();
+    assert.equal(m.isRevoked(caId, '0a'), true);
+    assert.equal(m.isRevoked(otherId, '0b'), true);
+    const saved = crlDersFrom(new Uint8Array(readFileSync(r.crlFile)));
+    assert.deepEqual(saved, [r.pub.body, others], 'both CAs\' CRLs, as a PEM bundle');
+    // A daemon started from that file alone has both.
+    const fromFile = r.manager({ crlUrl: undefined, caCertificates: [ca.certificate, otherCa.certificate] });
+    await fromFile.start();
+    assert.equal(fromFile.isRevoked(caId, '0a'), true);
+    assert.equal(fromFile.isRevoked(otherId, '0b'), true);
+    // Another CA's newer CRL served at the URL replaces only that CA's.
+    r.pub.body = await crl(otherCa, 5, []);
+    await m.refresh();
+    assert.equal(m.isRevoked(otherId, '0b'), false);
+    assert.equal(m.isRevoked(caId, '0a'), true);
+    assert.equal(crlDersFrom(new Uint8Array(readFileSync(r.crlFile))).length, 2);
+  } finally {
+    await r.done();
+  }
+});
+
+test('several crlUrl and several crlFile: each read, each URL with its own conditional GET', async () => {
+  const r = await rig();
+  const second = await publisher();
+  try {
+    const extra = join(r.dir, 'extra.der');
+    const extraCrl = await crl(otherCa, 1, ['0e']);
+    writeFileSync(extra, extraCrl);
+    r.pub.body = await crl(ca, 1, ['0a']);
+    second.body = await crl(otherCa, 2, ['0f']);
+    const m = r.manager({ crlUrl: [r.pub.url, second.url], crlFile: [r.crlFile, extra], caCertificates: [ca.certificate, otherCa.certificate] });
+    await m.start();
+    assert.equal(m.isRevoked(caId, '0a'), true);
+    assert.equal(m.isRevoked(otherId, '0f'), true, 'the newer of the file and the URL');
+    assert.equal(m.isRevoked(otherId, '0e'), false);
+    await m.refresh();
+    assert.equal(r.pub.requests[1]?.['if-none-match'], '"v1"');
+    assert.equal(second.requests[1]?.['if-none-match'], '"v1"');
+    assert.deepEqual(new Uint8Array(readFileSync(extra)), extraCrl, 'only the first crlFile is written');
+    assert.equal(crlDersFrom(new Uint8Array(readFileSync(r.crlFile))).length, 2);
+  } finally {
+    await second.close();
+    await r.done();
+  }
+});
+
+test('a CRL going stale while nobody checks is said when its nextUpdate passes', async () => {
+  const r = await rig();
+  try {
+    const start = Date.now();
+    writeFileSync(r.crlFile, await crl(ca, 1, [], new Date(Math.floor(start / 1000) * 1000 - 60_000), new Date(Math.ceil(start / 1000) * 1000 + 1000)));
+    const m = r.manager({ crlUrl: undefined, now: Date.now });
+    await m.start();
+    assert.equal(m.status().stale, false);
+    const deadline = Date.now() + 8000;
+    while (!messages(r.log, 'warn').some((x) => /CRL is stale/.test(x)) && Date.now() < deadline) await new Promise((res) => setTimeout(res, 50));
+    assert.ok(messages(r.log, 'warn').some((x) => /CRL is stale/.test(x)), 'logged by the timer at nextUpdate');
+    assert.equal(m.status().stale, true);
   } finally {
     await r.done();
   }

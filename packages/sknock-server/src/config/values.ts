@@ -94,14 +94,25 @@ function listItems(raw: unknown, separators: RegExp, what: string): unknown[] {
   throw new ValueProblem(`must be ${what} or a list of them, not ${describeType(raw)}`);
 }
 
+/** Reads one item of a list; a problem names the item when the list has several. */
+function eachOf<T>(items: readonly unknown[], item: unknown, read: ValueReader<T>): T | undefined {
+  try {
+    return read(item);
+  } catch (err) {
+    if (!(err instanceof ValueProblem) || items.length < 2) throw err;
+    throw new ValueProblem(`has ${typeof item === 'string' ? `'${item}'` : describeType(item)}, which ${err.message}`);
+  }
+}
+
 /**
  * One file path, or several separated by commas (so a path in this list holds no comma), or
  * an array of paths; empty text means "not set". Duplicates are dropped.
  */
 export const pathList: ValueReader<readonly string[]> = (raw) => {
   const out: string[] = [];
-  for (const item of listItems(raw, /,/, 'a file path')) {
-    const one = path(item);
+  const items = listItems(raw, /,/, 'a file path');
+  for (const item of items) {
+    const one = eachOf(items, item, path);
     if (one !== undefined && !out.includes(one)) out.push(one);
   }
   return out.length === 0 ? undefined : Object.freeze(out);
@@ -113,8 +124,9 @@ export const pathList: ValueReader<readonly string[]> = (raw) => {
  */
 export const httpUrlList: ValueReader<readonly string[]> = (raw) => {
   const out: string[] = [];
-  for (const item of listItems(raw, /[\s,]+/, 'an http or https URL')) {
-    const one = httpUrl(item);
+  const items = listItems(raw, /[\s,]+/, 'an http or https URL');
+  for (const item of items) {
+    const one = eachOf(items, item, httpUrl);
     if (one !== undefined && !out.includes(one)) out.push(one);
   }
   return out.length === 0 ? undefined : Object.freeze(out);

@@ -5,6 +5,7 @@
 import 'reflect-metadata';
 import * as x509 from '@peculiar/x509';
 import { KeyObject, createPublicKey, webcrypto } from 'node:crypto';
+import type { CertificateAuthority } from '../../src/ca/index.js';
 
 x509.cryptoProvider.set(webcrypto);
 
@@ -200,4 +201,23 @@ export async function testCaFromAuthority(ca: { readonly name: string; readonly 
   const privateKey = await webcrypto.subtle.importKey('pkcs8', ca.privateKey.export({ format: 'der', type: 'pkcs8' }), alg, true, ['sign']);
   const publicKey = await webcrypto.subtle.importKey('spki', createPublicKey(ca.privateKey).export({ format: 'der', type: 'spki' }), alg, true, ['verify']);
   return { name: ca.name, certificate: ca.certificate, keys: { privateKey, publicKey }, keyType: 'P-256', x509: cert };
+}
+
+/**
+ * A TestCa (an intermediate made by `createTestCa({ issuer })`, say) as a CA of the sknock-ca
+ * library, so that `issueClientCertificate` can issue sKnock client certificates (with their
+ * grants) under it.
+ */
+export function authorityFromTestCa(ca: TestCa): CertificateAuthority {
+  const ski = ca.x509.getExtension(x509.SubjectKeyIdentifierExtension);
+  if (ski === null) throw new Error(`test CA ${ca.name} has no subject key identifier`);
+  return {
+    name: ca.name,
+    privateKey: KeyObject.from(ca.keys.privateKey),
+    certificate: ca.certificate,
+    keyIdentifier: new Uint8Array(Buffer.from(ski.keyId, 'hex')),
+    serial: ca.x509.serialNumber.toLowerCase(),
+    notBefore: ca.x509.notBefore,
+    notAfter: ca.x509.notAfter,
+  };
 }
