@@ -4,6 +4,7 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { GRANT_HOLDERS_MAX } from '../src/constants.js';
 import type { CertificateRef } from '../src/crl/certificate-ref.js';
 import { GrantKeeper, type GrantCloseEvent, type GrantEvent } from '../src/daemon/grant-keeper.js';
 import type { FirewallBackend, Grant } from '../src/firewall/backend.js';
@@ -148,6 +149,32 @@ test('without revokedLink, or with nothing revoked, nothing closes', async () =>
     assert.equal(r.allowed(), true);
   } finally {
     plain.stop();
+    r.keeper.stop();
+  }
+});
+
+test('many certificates behind one address: at most GRANT_HOLDERS_MAX remembered (those that knocked longest ago go first)', async () => {
+  const r = await rig();
+  try {
+    const names = Array.from({ length: GRANT_HOLDERS_MAX + 6 }, (_, i) => `user${i}`);
+    for (const name of names) {
+      r.keeper.request(GRANT, 3600, meta(name));
+      await settle(1);
+    }
+    await settle();
+    assert.equal(r.keeper.held().length, 1);
+    assert.equal(r.keeper.held()[0]?.subject, `CN=${names.at(-1)}`);
+    r.revoked.add(`ca-one|${names.at(-1)}01`);
+    r.keeper.closeRevoked();
+    await settle();
+    assert.equal(r.allowed(), true, 'the others still hold it');
+    // The first six were forgotten to keep the bound: revoking everyone else leaves no holder.
+    for (const name of names.slice(6)) r.revoked.add(`ca-one|${name}01`);
+    r.keeper.closeRevoked();
+    await settle();
+    assert.equal(r.allowed(), false);
+    assert.deepEqual(r.keeper.held(), []);
+  } finally {
     r.keeper.stop();
   }
 });

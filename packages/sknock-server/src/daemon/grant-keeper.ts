@@ -1,5 +1,6 @@
 import { EventEmitter } from 'node:events';
 import {
+  GRANT_HOLDERS_MAX,
   GRANT_SWEEP_INTERVAL_MS,
   GRANTS_HELD_MAX,
   OPEN_MAX_ATTEMPTS,
@@ -224,8 +225,18 @@ export class GrantKeeper extends EventEmitter implements GrantOpener {
     }
     held.expiresAt = Math.max(held.expiresAt, holder.expiresAt);
     held.latest = holder;
-    const previous = held.holders.get(holder.meta.certificateId);
-    held.holders.set(holder.meta.certificateId, previous !== undefined && previous.expiresAt > holder.expiresAt ? { ...holder, expiresAt: previous.expiresAt } : holder);
+    const id = holder.meta.certificateId;
+    const previous = held.holders.get(id);
+    held.holders.delete(id); // re-inserted last: the map is in the order certificates last knocked
+    held.holders.set(id, previous !== undefined && previous.expiresAt > holder.expiresAt ? { ...holder, expiresAt: previous.expiresAt } : holder);
+    if (held.holders.size > GRANT_HOLDERS_MAX) {
+      const now = this.#now();
+      for (const [other, h] of held.holders) if (h.expiresAt <= now) held.holders.delete(other);
+      for (const other of held.holders.keys()) {
+        if (held.holders.size <= GRANT_HOLDERS_MAX) break;
+        held.holders.delete(other);
+      }
+    }
     this.emit('open', eventOf(held));
     // A knock verified before the CRL that revokes it was taken, whose write has just landed.
     if (this.#revokedLink?.(holder.meta.chain) !== undefined) this.#dropRevokedHolders(key, held);
