@@ -94,8 +94,6 @@ interface Issuer {
   readonly name: string;
 }
 
-const oneLine = oneLineName;
-
 function issuerOf(cert: X509Certificate): Issuer {
   const identity = caIdentity(cert);
   return { cert, key: identity.publicKey, id: identity.id, name: identity.name };
@@ -131,9 +129,9 @@ export class TrustStore {
     });
     if (this.#anchors.length === 0) throw new TypeError('TrustStore: no trust anchor (the server PKCS#12 holds no CA certificate and caFile none self-signed)');
     if (typeof options.requireCrl !== 'boolean') throw new TypeError('TrustStore: requireCrl must be a boolean');
+    if (options.crl === null || typeof options.crl !== 'object' || typeof options.crl.crlOf !== 'function') throw new TypeError('TrustStore: crl must have crlOf(issuerId) (a CrlManager)');
     this.#crl = options.crl;
     this.#requireCrl = options.requireCrl;
-    if (options.crl === null || typeof options.crl !== 'object' || typeof options.crl.crlOf !== 'function') throw new TypeError('TrustStore: crl must have crlOf(issuerId) (a CrlManager)');
     this.#cache = new LruCache(options.cacheSize ?? DEFAULT_TRUST_CACHE_SIZE);
   }
 
@@ -163,7 +161,7 @@ export class TrustStore {
 
   /** The chain check of a certificate not in the cache. May throw on undecodable contents. */
   #verifyNew(cert: X509Certificate, key: string, nowMs: number): TrustResult {
-    const subject = oneLine(cert.subject);
+    const subject = oneLineName(cert.subject);
     const keyObject = cert.publicKey;
     if (keyObject.asymmetricKeyType !== 'ec' || keyObject.asymmetricKeyDetails?.namedCurve !== P256_CURVE) {
       const what = keyObject.asymmetricKeyType === 'ec' ? `EC ${keyObject.asymmetricKeyDetails?.namedCurve ?? '?'}` : (keyObject.asymmetricKeyType ?? 'unknown');
@@ -180,7 +178,7 @@ export class TrustStore {
     const { chain, issuers } = built;
     const links: ChainLink[] = chain.map((c, i) => {
       const serial = normaliseSerial(c.serialNumber);
-      const name = i === 0 ? subject : oneLine(c.subject);
+      const name = i === 0 ? subject : oneLineName(c.subject);
       // chain[i] was issued by issuers[i]; the last certificate is the anchor (no issuer above it).
       const by = issuers[i];
       return {
@@ -256,10 +254,10 @@ export class TrustStore {
         signatureFailed = true;
       }
       if (next === undefined) {
-        const who = current === leaf ? 'its' : `issuing CA '${oneLine(current.subject)}':`;
+        const who = current === leaf ? 'its' : `issuing CA '${oneLineName(current.subject)}':`;
         return signatureFailed
-          ? `${who} signature does not verify with the key of issuer '${oneLine(current.issuer)}'`
-          : `${who} issuer '${oneLine(current.issuer)}' is not a trusted CA`;
+          ? `${who} signature does not verify with the key of issuer '${oneLineName(current.issuer)}'`
+          : `${who} issuer '${oneLineName(current.issuer)}' is not a trusted CA`;
       }
       issuers.push(next);
       chain.push(next.cert);
