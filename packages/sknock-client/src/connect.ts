@@ -2,7 +2,7 @@ import { isIP, type Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { connect as tlsSocketOver, type TLSSocket } from 'node:tls';
 import { validateConnectWithCredentials, type ConnectOptions, type NormalizedConnect, type TlsConnectOptions } from './connect-options.js';
-import { publishFailure } from './diagnostics.js';
+import { publishConnected, publishFailure } from './diagnostics.js';
 import { SknockClientError } from './errors.js';
 import { loadKnocker, type KnockerImpl } from './knocker.js';
 import type { KnockerOptions } from './options.js';
@@ -18,6 +18,7 @@ import type { KnockerOptions } from './options.js';
 export async function connectWith(knocker: KnockerImpl, options: NormalizedConnect, started: number): Promise<Socket> {
   const outcome = await knocker.run(options.target, started, { keepSocket: true, knockAfter: options.knockAfter });
   const socket = outcome.socket as Socket;
+  publishConnected({ host: options.target.host, address: outcome.address, port: outcome.port, knocks: outcome.attempts, elapsedMs: performance.now() - started });
   if (options.allowHalfOpen) socket.allowHalfOpen = true;
   if (options.noDelay) socket.setNoDelay(true);
   return socket;

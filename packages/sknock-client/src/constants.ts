@@ -71,3 +71,4 @@ export const CHANNEL_KNOCK_SENT = 'sknock:client:knock-sent';
 export const CHANNEL_PORT_OPEN = 'sknock:client:port-open';
 export const CHANNEL_RETRY = 'sknock:client:retry';
 export const CHANNEL_FAILURE = 'sknock:client:failure';
+export const CHANNEL_CONNECTED = 'sknock:client:connected';

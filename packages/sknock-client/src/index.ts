@@ -23,8 +23,9 @@ export {
   CHANNEL_PORT_OPEN,
   CHANNEL_RETRY,
   CHANNEL_FAILURE,
+  CHANNEL_CONNECTED,
   DEFAULT_TIMEOUT_MS,
   DEFAULT_RETRIES,
   DEFAULT_KNOCK_AFTER_MS,
 } from './constants.js';
-export type { KnockSentMessage, PortOpenMessage, RetryMessage, FailureMessage } from './diagnostics.js';
+export type { KnockSentMessage, PortOpenMessage, RetryMessage, FailureMessage, ConnectedMessage } from './diagnostics.js';
