@@ -48,7 +48,8 @@ export interface FakeServerOptions {
   /**
    * The grant's length, ms: the listener stops accepting this long after it opened
    * (connections it accepted stay up, as conntrack keeps them), and the next valid knock
-   * opens it again. Default: it stays open.
+   * opens it again. Default: it stays open. Unlike a firewall, closing the listener also
+   * resets connections the kernel completed but the listener had not accepted yet.
    */
   readonly grantMs?: number;
 }
