@@ -1,6 +1,6 @@
 import { channel } from 'node:diagnostics_channel';
 import type { KnockProtocol } from '@sknock/protocol';
-import { CHANNEL_FAILURE, CHANNEL_KNOCK_SENT, CHANNEL_PORT_OPEN, CHANNEL_PUBLIC_ADDRESS, CHANNEL_RETRY, CHANNEL_WARNING } from './constants.js';
+import { CHANNEL_CONNECTED, CHANNEL_FAILURE, CHANNEL_KNOCK_SENT, CHANNEL_PORT_OPEN, CHANNEL_PUBLIC_ADDRESS, CHANNEL_RETRY, CHANNEL_WARNING } from './constants.js';
 import type { SknockClientErrorCode } from './errors.js';
 
 /**
@@ -54,6 +54,17 @@ export interface RetryMessage {
   readonly lastProbeError: string;
 }
 
+/** When `connect()` (or an agent, or `knocker.socket()`) hands over a connection: one message per connection. */
+export interface ConnectedMessage {
+  readonly host: string;
+  readonly address: string;
+  readonly port: number;
+  /** Knocks sent for it (0: a grant was still running; shared with concurrent calls). */
+  readonly knocks: number;
+  /** ms since the call started. */
+  readonly elapsedMs: number;
+}
+
 /** When the call rejects. */
 export interface FailureMessage {
   readonly host: string;
@@ -84,7 +95,7 @@ export interface PublicAddressMessage {
   readonly stunServer: string;
   /** The address the STUN server saw the request come from. */
   readonly address: string;
-  /** `true` when it came from the cache (no request sent). */
+  /** `true` when this call sent no request: the answer was cached, or another call was already asking. */
   readonly cached: boolean;
   /** STUN requests sent for it (0 when cached). */
   readonly requests: number;
@@ -98,6 +109,7 @@ const retry = channel(CHANNEL_RETRY);
 const failure = channel(CHANNEL_FAILURE);
 const warning = channel(CHANNEL_WARNING);
 const publicAddress = channel(CHANNEL_PUBLIC_ADDRESS);
+const connected = channel(CHANNEL_CONNECTED);
 
 export function publishKnockSent(message: KnockSentMessage): void {
   if (knockSent.hasSubscribers) knockSent.publish(Object.freeze(message));
@@ -116,4 +128,7 @@ export function publishWarning(message: WarningMessage): void {
 }
 export function publishPublicAddress(message: PublicAddressMessage): void {
   if (publicAddress.hasSubscribers) publicAddress.publish(Object.freeze(message));
+}
+export function publishConnected(message: ConnectedMessage): void {
+  if (connected.hasSubscribers) connected.publish(Object.freeze(message));
 }

@@ -2,7 +2,7 @@ import { performance } from 'node:perf_hooks';
 import { publishFailure } from './diagnostics.js';
 import { SknockClientError } from './errors.js';
 import { loadKnocker, type KnockResult } from './knocker.js';
-import { KNOCKER_OPTION_KEYS, TARGET_OPTION_KEYS, validateKnockOptions, type KnockOptions } from './options.js';
+import { KNOCKER_KEYS, TARGET_KEYS, validateKnockOptions, type KnockOptions } from './options.js';
 import { applyProfile, type ProfileKnockOptions } from './profile/apply-profile.js';
 
 /**
@@ -12,7 +12,7 @@ import { applyProfile, type ProfileKnockOptions } from './profile/apply-profile.
  */
 export async function knock(options: KnockOptions | ProfileKnockOptions): Promise<KnockResult> {
   const started = performance.now();
-  const { options: filled } = await applyProfile(options, [...KNOCKER_OPTION_KEYS, ...TARGET_OPTION_KEYS]);
+  const { options: filled } = await applyProfile(options, [...KNOCKER_KEYS, ...TARGET_KEYS]);
   const { knocker: knockerOptions, target } = validateKnockOptions(filled);
   let knocker;
   try {

@@ -1,38 +1,29 @@
 import { randomInt } from 'node:crypto';
 import type { Socket } from 'node:net';
+import type { TLSSocket } from 'node:tls';
 import { performance } from 'node:perf_hooks';
-import {
-  RANDOM_KNOCK_PORT_MAX,
-  RANDOM_KNOCK_PORT_MIN,
-  SknockProtocolError,
-  createKnockPacket,
-  type IpFamily,
-  type KnockProtocol,
-} from '@sknock/protocol';
+import { RANDOM_KNOCK_PORT_MAX, RANDOM_KNOCK_PORT_MIN, createKnockPacket, type IpFamily, type KnockProtocol } from '@sknock/protocol';
+import { DEFAULT_KNOCK_AFTER_MS } from './constants.js';
 import { checkUsable, loadClientCredentials, loadServerCertificate, type LoadedCredentials } from './credentials.js';
-import { publishFailure, publishKnockSent, publishPortOpen, publishRetry } from './diagnostics.js';
-import { SknockClientError, invalidOption } from './errors.js';
-import {
-  KNOCKER_OPTION_KEYS,
-  TARGET_OPTION_KEYS,
-  validateKnockerOptions,
-  validateTargetOptions,
-  type KnockTargetOptions,
-  type KnockerOptions,
-  type NormalizedKnockerOptions,
-  type NormalizedTarget,
-} from './options.js';
-import { applyProfile, type ProfileKnockerOptions } from './profile/apply-profile.js';
-import { mergeKnockSettings } from './profile/merge.js';
-import { pollPort } from './probe-port.js';
-import { forgetPublicAddress, publicAddress } from './public-address.js';
+import { publishFailure } from './diagnostics.js';
+import { SknockClientError, invalidOption, toClientError } from './errors.js';
+import { GrantMemory } from './grant-memory.js';
+import type { ConnectOptions, SocketDefaults, TlsConnectOptions } from './connect-options.js';
+import type { KnockingSocket } from './knocking-socket.js';
+import type { ProfileOptions } from './profile/apply-profile.js';
+import { validateTargetOptions, type KnockTargetOptions, type NormalizedKnockerOptions, type NormalizedTarget } from './options.js';
+import { PortFlight, type FlightHost, type FlightOutcome, type Located } from './port-flight.js';
+import { forgetPublicAddress, publicAddress, type PublicAddressKey } from './public-address.js';
 import { resolveHost } from './resolve-host.js';
 import { sendDatagram } from './send-datagram.js';
 import { localAddressToward } from './source-address.js';
 
 /**
- * The knock itself: resolve once, then up to `retries + 1` tries, each a fresh knock
- * datagram followed by TCP probes for its share of the remaining time.
+ * A knocker: loaded credentials, the grants it made (`GrantMemory`) and the flights under way
+ * (`PortFlight`: one datagram and one wait for concurrent calls to the same target). A
+ * target is what the knock binds and where it leaves from: host, family, port, the source
+ * address written into the knock (with `sourceAddress: 'auto'`, the one the STUN server
+ * reported, learned before the flight is picked) and `localAddress`.
  */
 
 /** What a successful knock resolves to. */
@@ -41,7 +32,7 @@ export interface KnockResult {
   readonly address: string;
   readonly port: number;
   readonly protocol: KnockProtocol;
-  /** Knock datagrams sent. */
+  /** Knock datagrams sent (0 when the port already answered: a grant was still running). */
   readonly attempts: number;
   /** ms from the call to the port answering (or to the datagram being sent, unverified). */
   readonly elapsedMs: number;
@@ -49,22 +40,47 @@ export interface KnockResult {
   readonly verified: boolean;
   /** The address bound into the knock (what the server must see as the source). */
   readonly sourceAddress: string;
+  /**
+   * How long the grant lasts, s: the `grantSeconds` option, or what this knocker learned
+   * (the longest time after a knock at which a connection still succeeded, once a later
+   * connection found the port closed); `undefined` when neither says.
+   */
+  readonly grantSeconds: number | undefined;
+  /** When the grant of the last knock runs out (ms since the epoch, as `Date.now()`), when `grantSeconds` is known. */
+  readonly grantExpiresAt: number | undefined;
 }
 
-/** Loaded, checked credentials: knock as often as you like without loading them again. */
+/** Loaded, checked credentials: knock and connect as often as you like without loading them again. */
 export interface Knocker {
-  knock(options: KnockTargetOptions): Promise<KnockResult>;
+  /**
+   * Knocks (always sends a datagram) and, for TCP, waits until the port answers. With
+   * `profile`, the section's knock settings fill in what the options leave out (the
+   * credentials stay the knocker's); so for every method and for `socket()`'s defaults.
+   */
+  knock(options: KnockTargetOptions | KnockerCallProfile<KnockTargetOptions>): Promise<KnockResult>;
+  /** A TCP connection to the port, knocking first only when it does not answer (`connect()`). */
+  connect(options: ConnectOptions | KnockerCallProfile<ConnectOptions>): Promise<Socket>;
+  /** `connect()`, then TLS over that connection (`tlsConnect()`). */
+  tlsConnect(options: TlsConnectOptions | KnockerCallProfile<TlsConnectOptions>): Promise<TLSSocket>;
+  /**
+   * A socket-like stream that knocks and connects when its `connect(port, host)` is called:
+   * for libraries that take a stream factory and connect it themselves (pg's `stream`).
+   */
+  socket(defaults?: SocketDefaults | KnockerCallProfile<SocketDefaults>): KnockingSocket;
 }
 
-/** Internal extras (the CLI's): not part of the public API. */
+/** A knocker method's options with `profile`: the section gives the knock settings (knockPort, family, grantSeconds, localAddress, sourceAddress, stunServer). */
+export type KnockerCallProfile<T> = T & ProfileOptions;
+
+/** Internal extras (the CLI's and `connect()`'s): not part of the public API. */
 export interface KnockInternals {
-  /** Keep the probe connection that answered and return it (for `sknock connect`). */
+  /** Want a connection of one's own (`connect()`): tries the port first, keeps the connection that answered. */
   readonly keepSocket?: boolean;
+  /** With `keepSocket`: ms the port is given before knocking (default `DEFAULT_KNOCK_AFTER_MS`). */
+  readonly knockAfter?: number;
 }
 
-export interface KnockOutcome extends KnockResult {
-  readonly socket: Socket | undefined;
-}
+export type KnockOutcome = FlightOutcome;
 
 export interface PreparedKnock {
   readonly host: string;
@@ -75,7 +91,10 @@ export interface PreparedKnock {
   readonly knockPort: number;
 }
 
-export class KnockerImpl implements Knocker {
+export class KnockerImpl implements FlightHost {
+  readonly memory = new GrantMemory();
+  readonly #flights = new Map<string, PortFlight>();
+
   constructor(
     private readonly credentials: LoadedCredentials,
     private readonly serverCertificate: Uint8Array,
@@ -87,27 +106,61 @@ export class KnockerImpl implements Knocker {
     return result;
   }
 
-  /** Runs a validated knock. `started` is the `performance.now()` of the user's call. */
-  async run(target: NormalizedTarget, started: number, internals: KnockInternals): Promise<KnockOutcome> {
-    const deadline = started + target.timeout;
-    const state: { attempts: number; family?: IpFamily } = { attempts: 0 };
+  /**
+   * Runs a validated knock (or, with `keepSocket`, a connect). `started` is the
+   * `performance.now()` of the user's call. Joins the flight already under way for the same
+   * target, if there is one.
+   */
+  async run(options: NormalizedTarget, started: number, internals: KnockInternals): Promise<KnockOutcome> {
+    let target = options;
+    let learnedFrom: PublicAddressKey | undefined;
     try {
-      return await this.runTries(target, started, deadline, state, internals);
+      throwIfAborted(target.signal, 0);
+      if (target.sourceAddress === 'auto') {
+        // Learned before the flight is picked: calls share a flight only when their knocks bind the same address.
+        ({ target, learnedFrom } = await this.learnSourceAddress(target, started + target.timeout));
+      }
+      const wantsSocket = internals.keepSocket === true && target.protocol === 'tcp' && target.verify;
+      const grantKey = `${target.host}|${target.family}|${target.port}|${target.sourceAddress ?? ''}|${target.localAddress ?? ''}`;
+      const flightKey = `${grantKey}|${target.protocol}|${target.verify}|${target.knockPort ?? ''}`;
+      const join = { started, deadline: started + target.timeout, wantsSocket, forceKnock: !wantsSocket, signal: target.signal };
+      let flight = this.#flights.get(flightKey);
+      if (flight === undefined) {
+        const knockAfter = wantsSocket ? (internals.knockAfter ?? DEFAULT_KNOCK_AFTER_MS) : 0;
+        const created = new PortFlight(this, { ...target, knockAfter }, grantKey, join, () => {
+          if (this.#flights.get(flightKey) === created) this.#flights.delete(flightKey);
+        });
+        flight = created;
+        this.#flights.set(flightKey, created);
+      }
+      return await flight.join(join);
     } catch (err) {
       const error = toClientError(err);
-      if (error.code === 'ERR_SKNOCK_PORT_NOT_OPENED' && target.sourceAddress === 'auto' && target.stunServer !== undefined && state.family !== undefined) {
-        // The learned address may be stale: the next call asks the STUN server again.
-        forgetPublicAddress({ stunServer: target.stunServer, family: state.family, localAddress: target.localAddress });
-      }
+      // The learned address may be stale (the NAT's mapping changed): the next call asks the STUN server again.
+      if (error.code === 'ERR_SKNOCK_PORT_NOT_OPENED' && learnedFrom !== undefined) forgetPublicAddress(learnedFrom);
       publishFailure({
         host: target.host,
         port: target.port,
         code: error.code,
         message: error.message,
-        attempts: state.attempts,
+        attempts: error.attempts ?? 0,
         elapsedMs: performance.now() - started,
       });
       throw error;
+    }
+  }
+
+  checkUsable(target: NormalizedTarget): void {
+    checkUsable(this.credentials, target.protocol, target.port);
+  }
+
+  async send(located: Located, knockPort: number, datagram: Uint8Array, attempts: number): Promise<void> {
+    try {
+      await sendDatagram({ address: located.address, port: knockPort, family: located.family, data: datagram, localAddress: located.localAddress });
+    } catch (cause) {
+      if (cause instanceof SknockClientError) throw cause; // binding localAddress failed: it says so
+      const code = (cause as NodeJS.ErrnoException)?.code ?? String(cause);
+      throw new SknockClientError('ERR_SKNOCK_SEND_FAILED', `cannot send the knock to ${located.address} port ${knockPort}: ${code}`, { cause, attempts });
     }
   }
 
@@ -116,11 +169,13 @@ export class KnockerImpl implements Knocker {
    * host is not resolved (`address` is then the host as given), so a knock can be prepared
    * on a machine that cannot see the server.
    */
-  async prepare(target: NormalizedTarget, started: number): Promise<PreparedKnock> {
-    const deadline = started + target.timeout;
-    checkUsable(this.credentials, target.protocol, target.port);
-    const knockPort = target.knockPort ?? randomKnockPort();
-    if (target.sourceAddress !== undefined && target.sourceAddress !== 'auto') {
+  async prepare(options: NormalizedTarget, started: number): Promise<PreparedKnock> {
+    const deadline = started + options.timeout;
+    checkUsable(this.credentials, options.protocol, options.port);
+    const knockPort = options.knockPort ?? randomKnockPort();
+    const learned = options.sourceAddress === 'auto';
+    const target = learned ? (await this.learnSourceAddress(options, deadline)).target : options;
+    if (target.sourceAddress !== undefined && !learned) {
       const sourceAddress = stripZone(target.sourceAddress);
       return { host: target.host, address: target.host, sourceAddress, knockPort, datagram: this.packet(target, sourceAddress) };
     }
@@ -128,15 +183,30 @@ export class KnockerImpl implements Knocker {
     return { host: target.host, address, sourceAddress, knockPort, datagram: this.packet(target, sourceAddress) };
   }
 
-  private async locate(target: NormalizedTarget, deadline: number): Promise<{ address: string; family: IpFamily; sourceAddress: string }> {
+  /**
+   * `sourceAddress: 'auto'`: asks the STUN server (public-address.ts: cached, and one request
+   * for concurrent calls) and returns the target with the address it saw. The family is the
+   * host's, resolved here when neither `family`, `localAddress` nor an IP host says it.
+   */
+  async learnSourceAddress(target: NormalizedTarget, deadline: number): Promise<{ target: NormalizedTarget; learnedFrom: PublicAddressKey }> {
+    const stunServer = target.stunServer;
+    if (stunServer === undefined) throw invalidOption('sourceAddress', "'auto' needs stunServer");
+    const family = target.family !== 0 ? target.family : (await beforeDeadline(resolveHost(target.host, 0), deadline, target.signal)).family;
+    const learnedFrom: PublicAddressKey = { stunServer, family, localAddress: target.localAddress };
+    const sourceAddress = await publicAddress({ ...learnedFrom, deadline, signal: target.signal });
+    return { target: { ...target, family, sourceAddress }, learnedFrom };
+  }
+
+  async locate(target: NormalizedTarget, deadline: number): Promise<Located> {
     const { address, family } = await beforeDeadline(resolveHost(target.host, target.family), deadline, target.signal);
-    if (target.localAddress !== undefined) {
-      const localFamily = stripZone(target.localAddress).includes(':') ? 6 : 4;
+    const localAddress = target.localAddress;
+    if (localAddress !== undefined) {
+      const localFamily = stripZone(localAddress).includes(':') ? 6 : 4;
       if (localFamily !== family) throw invalidOption('localAddress', `is an IPv${localFamily} address but ${target.host} resolved to IPv${family} ${address}`);
     }
     let sourceAddress = target.sourceAddress;
-    if (sourceAddress === 'auto' && target.stunServer !== undefined) {
-      sourceAddress = await publicAddress({ stunServer: target.stunServer, family, localAddress: target.localAddress, deadline, signal: target.signal });
+    if (sourceAddress === 'auto') {
+      throw invalidOption('sourceAddress', "'auto' is learned before the knock is located"); // learnSourceAddress() runs first
     } else if (sourceAddress !== undefined) {
       const bare = stripZone(sourceAddress);
       const sourceFamily = bare.includes(':') ? 6 : 4;
@@ -147,10 +217,10 @@ export class KnockerImpl implements Knocker {
     } else {
       sourceAddress = await beforeDeadline(localAddressToward(address, family), deadline, target.signal);
     }
-    return { address, family, sourceAddress };
+    return { address, family, sourceAddress, localAddress };
   }
 
-  private packet(target: NormalizedTarget, sourceAddress: string): Uint8Array {
+  packet(target: NormalizedTarget, sourceAddress: string): Uint8Array {
     return createKnockPacket({
       credentials: this.credentials,
       serverCertificate: this.serverCertificate,
@@ -158,94 +228,6 @@ export class KnockerImpl implements Knocker {
       port: target.port,
       address: sourceAddress,
     });
-  }
-
-  private async runTries(
-    target: NormalizedTarget,
-    started: number,
-    deadline: number,
-    state: { attempts: number; family?: IpFamily },
-    internals: KnockInternals,
-  ): Promise<KnockOutcome> {
-    throwIfAborted(target.signal, 0);
-    checkUsable(this.credentials, target.protocol, target.port);
-    const { address, family, sourceAddress } = await this.locate(target, deadline);
-    state.family = family;
-    const checking = target.protocol === 'tcp' && target.verify;
-    const tries = checking ? target.retries + 1 : 1;
-    let lastProbeError = 'no answer';
-
-    for (let i = 0; i < tries; i++) {
-      throwIfAborted(target.signal, state.attempts);
-      if (i > 0) {
-        publishRetry({ host: target.host, address, port: target.port, attempt: i + 1, elapsedMs: performance.now() - started, lastProbeError });
-      }
-      const knockPort = target.knockPort ?? randomKnockPort();
-      const datagram = this.packet(target, sourceAddress);
-      try {
-        await sendDatagram({ address, port: knockPort, family, data: datagram, localAddress: target.localAddress });
-      } catch (cause) {
-        if (cause instanceof SknockClientError) throw cause;
-        const code = (cause as NodeJS.ErrnoException)?.code ?? String(cause);
-        throw new SknockClientError('ERR_SKNOCK_SEND_FAILED', `cannot send the knock to ${address} port ${knockPort}: ${code}`, {
-          cause,
-          attempts: state.attempts,
-        });
-      }
-      state.attempts++;
-      const sentAt = performance.now();
-      publishKnockSent({
-        host: target.host,
-        address,
-        port: target.port,
-        protocol: target.protocol,
-        knockPort,
-        sourceAddress,
-        attempt: state.attempts,
-        bytes: datagram.length,
-        elapsedMs: sentAt - started,
-      });
-      if (!checking) {
-        return result(false, undefined);
-      }
-      // Each try gets an equal share of the time left, so a late start still leaves every
-      // remaining try its window; the last one ends at the deadline.
-      const until = sentAt + Math.max(0, deadline - sentAt) / (tries - i);
-      const polled = await pollPort({
-        address,
-        port: target.port,
-        family,
-        until,
-        signal: target.signal,
-        keepSocket: internals.keepSocket === true,
-        localAddress: target.localAddress,
-      });
-      if (polled.outcome === 'open') {
-        const now = performance.now();
-        publishPortOpen({
-          host: target.host,
-          address,
-          port: target.port,
-          attempt: state.attempts,
-          elapsedMs: now - started,
-          sinceKnockMs: now - sentAt,
-          probes: polled.probes,
-        });
-        return result(true, polled.socket, now);
-      }
-      if (polled.outcome === 'aborted') throwIfAborted(target.signal, state.attempts);
-      if (polled.outcome === 'closed') lastProbeError = polled.lastError;
-    }
-    throw new SknockClientError(
-      'ERR_SKNOCK_PORT_NOT_OPENED',
-      `tcp/${target.port} on ${target.host === address ? address : `${target.host} (${address})`} did not open after ` +
-        `${plural(state.attempts, 'knock')} in ${Math.round(performance.now() - started)} ms (last probe: ${lastProbeError})`,
-      { attempts: state.attempts },
-    );
-
-    function result(verified: boolean, socket: Socket | undefined, now = performance.now()): KnockOutcome {
-      return { address, port: target.port, protocol: target.protocol, attempts: state.attempts, elapsedMs: now - started, verified, sourceAddress, socket };
-    }
   }
 }
 
@@ -307,35 +289,8 @@ function beforeDeadline<T>(step: Promise<T>, deadline: number, signal: AbortSign
   });
 }
 
-function toClientError(err: unknown): SknockClientError {
-  if (err instanceof SknockClientError) return err;
-  if (err instanceof SknockProtocolError) {
-    return new SknockClientError('ERR_SKNOCK_CREDENTIALS', `cannot build the knock: ${err.message} [${err.code}]`, { cause: err });
-  }
-  return new SknockClientError('ERR_SKNOCK_SEND_FAILED', `unexpected failure: ${(err as Error)?.message ?? String(err)}`, { cause: err });
-}
-
 /** Loads a knocker's credentials and server certificate (validated options). */
 export async function loadKnocker(options: NormalizedKnockerOptions): Promise<KnockerImpl> {
   const [credentials, serverCertificate] = await Promise.all([loadClientCredentials(options.source), loadServerCertificate(options.serverCertificate)]);
   return new KnockerImpl(credentials, serverCertificate);
-}
-
-/**
- * Loads and checks credentials and the server certificate once (PKCS#12 decryption is slow
- * on purpose) and returns a knocker for apps that knock often.
- */
-export async function createKnocker(options: KnockerOptions | ProfileKnockerOptions): Promise<Knocker> {
-  const { options: filled, section } = await applyProfile(options, KNOCKER_OPTION_KEYS, true);
-  if (section === undefined) {
-    const impl = await loadKnocker(validateKnockerOptions(filled));
-    return { knock: (target: KnockTargetOptions) => impl.knock(target) };
-  }
-  // From a profile: its credentials now, its knock settings as defaults of every knock.
-  const credentials = Object.fromEntries(Object.entries(filled).filter(([k]) => !TARGET_OPTION_KEYS.includes(k)));
-  const impl = await loadKnocker(validateKnockerOptions(credentials));
-  return {
-    knock: (target: KnockTargetOptions) =>
-      impl.knock(target !== null && typeof target === 'object' ? (mergeKnockSettings(target as unknown as Record<string, unknown>, section.settings) as unknown as KnockTargetOptions) : target),
-  };
 }

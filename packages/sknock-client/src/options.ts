@@ -57,13 +57,17 @@ export interface KnockTargetOptions {
    */
   readonly sourceAddress?: string;
   /**
-   * Address to send from: the knock's UDP socket, the STUN request and the TCP probes are
-   * bound to it (on a host with several addresses). `sourceAddress` defaults to it.
+   * Address to send from: the knock's UDP socket, the STUN request and every TCP connection
+   * attempt (so the connection `connect()` hands over) are bound to it (on a host with
+   * several addresses). `sourceAddress` defaults to it.
    */
   readonly localAddress?: string;
   /** With `sourceAddress: 'auto'`: the STUN server to ask, `host[:port]` (port 3478 by default). No other is ever contacted. */
   readonly stunServer?: string;
-  /** How long the server keeps the port open, in seconds, when you know it (its PORT_OPEN_DURATION_IN_SECONDS). */
+  /**
+   * How long the server's grant lasts, in seconds (its `PORT_OPEN_DURATION_IN_SECONDS`), if you
+   * know it: the result then says when the grant runs out, and `connect()` knocks at once once it has.
+   */
   readonly grantSeconds?: number;
   /** TCP only: after each knock, connect until the port answers. Default `true`. */
   readonly verify?: boolean;
@@ -78,12 +82,9 @@ export interface KnockTargetOptions {
 /** Everything `knock()` takes. */
 export interface KnockOptions extends KnockerOptions, KnockTargetOptions {}
 
-const KNOCKER_KEYS = ['pfx', 'passphrase', 'key', 'certificate', 'credentials', 'serverCertificate'] as const;
-const TARGET_KEYS = ['host', 'port', 'protocol', 'family', 'knockPort', 'sourceAddress', 'localAddress', 'stunServer', 'grantSeconds', 'verify', 'timeout', 'retries', 'signal'] as const;
-
-/** Every option name of `createKnocker()` and of `Knocker.knock()` (for checks made before validation proper). */
-export const KNOCKER_OPTION_KEYS: readonly string[] = KNOCKER_KEYS;
-export const TARGET_OPTION_KEYS: readonly string[] = TARGET_KEYS;
+/** Every option name of `createKnocker()` and of `Knocker.knock()` (connect-options.ts and the profile merge build on them). */
+export const KNOCKER_KEYS = ['pfx', 'passphrase', 'key', 'certificate', 'credentials', 'serverCertificate'] as const;
+export const TARGET_KEYS = ['host', 'port', 'protocol', 'family', 'knockPort', 'sourceAddress', 'localAddress', 'stunServer', 'grantSeconds', 'verify', 'timeout', 'retries', 'signal'] as const;
 
 export type CredentialSource =
   | { readonly kind: 'pfx'; readonly pfx: string | Uint8Array; readonly passphrase: string }
@@ -112,11 +113,11 @@ export interface NormalizedTarget {
   readonly signal: AbortSignal | undefined;
 }
 
-function assertObject(value: unknown, name: string): asserts value is Record<string, unknown> {
+export function assertObject(value: unknown, name: string): asserts value is Record<string, unknown> {
   if (value === null || typeof value !== 'object' || Array.isArray(value)) throw invalidOption(name, 'must be an object');
 }
 
-function rejectUnknownKeys(options: Record<string, unknown>, allowed: readonly string[], hint: string): void {
+export function rejectUnknownKeys(options: Record<string, unknown>, allowed: readonly string[], hint: string): void {
   for (const key of Object.keys(options)) {
     if (allowed.includes(key)) continue;
     const near = closestName(key, allowed);
@@ -134,7 +135,7 @@ function pathPemOrBytes(options: Record<string, unknown>, name: string, what: st
   return value;
 }
 
-function integerIn(options: Record<string, unknown>, name: string, min: number, max: number): number | undefined {
+export function integerIn(options: Record<string, unknown>, name: string, min: number, max: number): number | undefined {
   const value = options[name];
   if (value === undefined) return undefined;
   if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
@@ -160,7 +161,7 @@ export function describe(value: unknown): string {
   return typeof value === 'function' ? 'a function' : 'an object';
 }
 
-function validateKnockerFields(o: Record<string, unknown>): NormalizedKnockerOptions {
+export function validateKnockerFields(o: Record<string, unknown>): NormalizedKnockerOptions {
   const present = (k: string): boolean => o[k] !== undefined;
   const sources = [present('pfx') && 'pfx', (present('key') || present('certificate')) && 'key + certificate', present('credentials') && 'credentials'].filter(Boolean);
   if (sources.length === 0) throw invalidOption('pfx', 'give client credentials: pfx (+ passphrase), key + certificate, or credentials');
@@ -198,7 +199,7 @@ function validateKnockerFields(o: Record<string, unknown>): NormalizedKnockerOpt
   return { source, serverCertificate };
 }
 
-function validateTargetFields(o: Record<string, unknown>): NormalizedTarget {
+export function validateTargetFields(o: Record<string, unknown>): NormalizedTarget {
   const host = o['host'];
   if (typeof host !== 'string' || host.trim() === '') throw invalidOption('host', `must be a host name or IP address, got ${describe(host)}`);
   const hostName = host.startsWith('[') && host.endsWith(']') ? host.slice(1, -1) : host;

@@ -9,10 +9,11 @@ import { abortOnSigint } from './signals.js';
 import { CONNECT_USAGE, EXIT_FAILED, EXIT_OK, UsageError } from './usage.js';
 
 /**
- * `sknock connect <host> <port> [...]`: knock, then relay stdin → socket and socket →
- * stdout over the probe connection that answered (no second connection, so a server such
- * as sshd sees exactly one). End of stdin half-closes the socket; the end of the socket
- * ends the process with status 0.
+ * `sknock connect <host> <port> [...]`: `connect()` with the flags and the profile section
+ * (it tries the port first, knocks when it does not answer), then relay stdin → socket and
+ * socket → stdout over the connection that answered (no second connection, so a server
+ * such as sshd sees exactly one). End of stdin half-closes the socket; the end of the
+ * socket ends the process with status 0.
  */
 export async function connectCommand(args: readonly string[]): Promise<number> {
   const sigint = abortOnSigint();
