@@ -7,19 +7,25 @@
  * (`address-mismatch`), which is the bug `--local-address` fixes. Which address the kernel
  * picks is its choice (for IPv6, Linux prefers the newer one), so the test asks it first
  * (`--dry-run` reports it) and binds the other one. Then `--source-address auto` with a STUN
- * responder in another namespace, the request bound through `--local-address` as well.
+ * responder in another namespace, the request bound through `--local-address` as well. Last,
+ * `sknock connect --local-address` from a third address (added then, so it holds no grant):
+ * the connection tried first, the knock and the connection handed over all leave from it, and
+ * the service sees that one connection.
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { createTopology, netnsSkipReason, type Namespace, type Topology } from '../support/netns.js';
+import { createTopology, netnsSkipReason, type Namespace, type TcpListener, type Topology } from '../support/netns.js';
 import { cliKnock, sknock } from './support/client.js';
 import { Daemon, sourceAddressOf, writeConfig } from './support/daemon.js';
 import { makePki, PASSPHRASE, TCP_SERVICE, type E2ePki } from './support/pki.js';
 import { startStunServer, type StunServer } from './support/stun-server.js';
 import { addressOf, FAMILIES, type Family } from './support/topology-helpers.js';
+import { waitUntil } from './support/wait.js';
 
 const KNOCK_PORT = 62201;
 const SECOND: Record<Family, string> = { 4: '10.200.0.77', 6: 'fd00:5eed::77' };
+/** Added for the last test only (a new IPv6 address would change the kernel's choice above). */
+const THIRD: Record<Family, string> = { 4: '10.200.0.78', 6: 'fd00:5eed::78' };
 
 const skip = await netnsSkipReason({ tools: ['nft'] });
 
@@ -30,6 +36,7 @@ describe('--local-address on a client with two addresses, daemon on nftables', {
   let client: Namespace;
   let stunHost: Namespace;
   let daemon: Daemon;
+  let service: TcpListener;
   const stun: StunServer[] = [];
 
   before(async () => {
@@ -38,7 +45,7 @@ describe('--local-address on a client with two addresses, daemon on nftables', {
     server = topo.server;
     [client, stunHost] = topo.clients as [Namespace, Namespace];
     for (const family of FAMILIES) await client.addAddress(SECOND[family]);
-    await server.listenTcp(TCP_SERVICE);
+    service = await server.listenTcp(TCP_SERVICE);
     const config = await writeConfig(pki.dir, 'config-local-address.ini', {
       PORT_OPEN_DURATION_IN_SECONDS: 30,
       TIMESTAMP_THRESHOLD_IN_SECONDS: 7,
@@ -128,4 +135,28 @@ describe('--local-address on a client with two addresses, daemon on nftables', {
     assert.equal((JSON.parse(r.stdout.trim()) as { sourceAddress: string }).sourceAddress, SECOND[family]);
     await daemon.waitForAccept(SECOND[family], TCP_SERVICE, { since });
   });
+
+  for (const family of FAMILIES) {
+    it(`IPv${family}: sknock connect --local-address: the knock and the connection handed over leave from it; the service sees that one connection`, async () => {
+      const local = THIRD[family];
+      await client.addAddress(local);
+      const since = daemon.mark();
+      const seen = service.connections.length;
+      const r = await sknock(client, [
+        'connect', addressOf(server, family), String(TCP_SERVICE), '--no-profile',
+        '--pfx', pki.alice.pfxFile, '--passphrase-file', pki.passphraseFile, '--server-cert', pki.serverCertFile,
+        '--knock-port', String(KNOCK_PORT), '--local-address', local, '--timeout', '6',
+      ]);
+      // The service accepts and closes: sknock relays nothing and ends with status 0.
+      assert.equal(r.code, 0, r.stderr);
+      await daemon.waitForAccept(local, TCP_SERVICE, { since });
+      assert.deepEqual(daemon.accepts(since).map(sourceAddressOf), [local], 'one knock, bound to and sent from the third address');
+      const peers = await waitUntil('the connection at the service', () => (service.connections.length > seen ? service.connections.slice(seen) : undefined));
+      assert.deepEqual(
+        peers.map((c) => c.address.replace(/^::ffff:/, '')),
+        [local],
+        'the service saw exactly the connection handed over, from the third address',
+      );
+    });
+  }
 });
