@@ -9,10 +9,10 @@
 export { knock } from './knock.js';
 export { connect, tlsConnect } from './connect.js';
 export { createKnocker } from './create-knocker.js';
-export type { Knocker, KnockResult } from './knocker.js';
+export type { Knocker, KnockerCallProfile, KnockResult } from './knocker.js';
 export type { ClientCredentials, KnockOptions, KnockTargetOptions, KnockerOptions } from './options.js';
 export type { ProfileKnockOptions, ProfileKnockerOptions, ProfileOptions } from './profile/apply-profile.js';
-export type { ConnectOptions, SocketDefaults, TlsConnectOptions, TlsOptions } from './connect-options.js';
+export type { ConnectOptions, ProfileConnectOptions, ProfileTlsConnectOptions, SocketDefaults, TlsConnectOptions, TlsOptions } from './connect-options.js';
 export { KnockingSocket } from './knocking-socket.js';
 export { createHttpAgent, createHttpsAgent } from './http-agent.js';
 export type { KnockingHttpAgentOptions, KnockingHttpsAgentOptions } from './http-agent.js';
