@@ -218,6 +218,50 @@ describe('the cache of learned addresses', () => {
     assert.equal(await publicAddress(o, now), '127.0.0.1');
     assert.equal(r.requests.length, 3, 'expired after 30 s');
   });
+
+  test('concurrent calls share one transaction; one that aborts leaves, the others still get the answer', async () => {
+    // The first request is dropped: the answer comes to the retransmit, 500 ms later.
+    const r = await responder({ host: '127.0.0.1', behaviour: (_, n) => (n === 1 ? 'drop' : 'answer') });
+    const o = { stunServer: stun(r.server), family: 4 as const, deadline: performance.now() + 5000 };
+    const leaving = new AbortController();
+    const first = publicAddress({ ...o, signal: leaving.signal });
+    const others = Array.from({ length: 4 }, () => publicAddress(o));
+    setTimeout(() => leaving.abort(new Error('gone')), 50);
+    const err = await rejection(first);
+    assert.equal(err.code, 'ERR_SKNOCK_ABORTED');
+    assert.deepEqual(await Promise.all(others), Array(4).fill('127.0.0.1'));
+    assert.equal(r.requests.length, 2, 'one transaction: the request and its retransmit');
+    assert.ok(r.requests[0]!.transactionId.equals(r.requests[1]!.transactionId));
+  });
+
+  test('a caller with less time leaves with ERR_SKNOCK_STUN_FAILED; the transaction goes on for the rest', async () => {
+    const r = await responder({ host: '127.0.0.1', behaviour: (_, n) => (n === 1 ? 'drop' : 'answer') });
+    const o = { stunServer: stun(r.server), family: 4 as const, deadline: performance.now() + 5000 };
+    const long = publicAddress(o);
+    const err = await rejection(publicAddress({ ...o, deadline: performance.now() + 100 }));
+    assert.equal(err.code, 'ERR_SKNOCK_STUN_FAILED');
+    assert.equal(err.option, 'stunServer');
+    assert.equal(await long, '127.0.0.1');
+    assert.equal(r.requests.length, 2);
+  });
+
+  test('when every caller has left, the transaction stops and its socket closes', async () => {
+    await settle();
+    const before = socketCounts();
+    const r = await responder({ host: '127.0.0.1', behaviour: () => 'drop' });
+    const o = { stunServer: stun(r.server), family: 4 as const, deadline: performance.now() + 5000 };
+    const controllers = [new AbortController(), new AbortController()];
+    const calls = controllers.map((c) => publicAddress({ ...o, signal: c.signal }));
+    await new Promise((resolve) => setTimeout(resolve, 30));
+    for (const c of controllers) c.abort();
+    for (const call of calls) assert.equal((await rejection(call)).code, 'ERR_SKNOCK_ABORTED');
+    await new Promise((resolve) => setTimeout(resolve, 700));
+    assert.equal(r.requests.length, 1, 'no retransmit after everyone left');
+    await r.close();
+    responders.splice(responders.indexOf(r), 1);
+    await settle();
+    assert.deepEqual(socketCounts(), before);
+  });
 });
 
 describe("knock() with sourceAddress: 'auto'", () => {
