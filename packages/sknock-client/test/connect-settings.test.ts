@@ -32,7 +32,7 @@ const fakes: FakeKnockServer[] = [];
 const responders: StunResponder[] = [];
 
 before(async () => {
-  for (let i = 0; i < 14; i++) ports.push(await freePort('127.0.0.1'));
+  for (let i = 0; i < 15; i++) ports.push(await freePort('127.0.0.1'));
   ca = await TestCa.create();
   [server, client, web] = await Promise.all([
     ca.issue({ name: 'sKnock Test Server' }),
@@ -123,6 +123,7 @@ describe('localAddress through connect() (127.0.0.1 and 127.0.0.2 on lo)', () =>
     const { fake, peers } = await fakeServer(port);
     await fake.listen();
     const socket = await knocker.connect({ host: '127.0.0.1', port, knockPort: fake.knockPort, localAddress: '127.0.0.2' });
+    assert.equal(await roundTrip(socket, 'o'), 'echo:o'); // accepted by the service
     socket.destroy();
     assert.equal(fake.received.length, 0);
     assert.deepEqual(peers, ['127.0.0.2']);
@@ -166,6 +167,7 @@ describe('localAddress through connect() (127.0.0.1 and 127.0.0.2 on lo)', () =>
     try {
       assert.equal(a.localAddress, '127.0.0.2');
       assert.equal(b.localAddress, '127.0.0.1');
+      assert.deepEqual(await Promise.all([roundTrip(a, 'a'), roundTrip(b, 'b')]), ['echo:a', 'echo:b']); // both accepted
       assert.deepEqual(fake.received.map((r) => r.from.address).sort(), ['127.0.0.1', '127.0.0.2']);
       assert.equal(fake.validKnocks.length, 2);
       assert.deepEqual(peers.sort(), ['127.0.0.1', '127.0.0.2']);
@@ -301,16 +303,30 @@ describe('profile through connect(), the knocker and the agents', () => {
       connector({ hostname: '127.0.0.1', protocol: 'http:', port }, (err, s) => (err ? reject(err) : resolve(s as Socket))),
     );
     assert.equal(socket.localAddress, '127.0.0.2');
+    assert.equal(await roundTrip(socket, 'u'), 'echo:u');
     socket.destroy();
     assert.deepEqual(peers, ['127.0.0.2', '127.0.0.2']);
   });
 
+  test("the undici connector binds undici's own localAddress when knock gives none", async () => {
+    const port = ports[11]!;
+    const { fake, peers } = await fakeServer(port);
+    const connector = createUndiciConnect(knocker, { knock: { knockPort: fake.knockPort } });
+    const socket = await new Promise<Socket>((resolve, reject) =>
+      connector({ hostname: '127.0.0.1', protocol: 'http:', port, localAddress: '127.0.0.2' }, (err, s) => (err ? reject(err) : resolve(s as Socket))),
+    );
+    assert.equal(await roundTrip(socket, 'l'), 'echo:l');
+    socket.destroy();
+    assert.equal(fake.received[0]?.from.address, '127.0.0.2');
+    assert.deepEqual(peers, ['127.0.0.2']);
+  });
+
   test('profile mistakes are named: at the call, or when the agent is made', async () => {
-    let err = await rejection(connect({ host: '127.0.0.1', port: ports[11]!, profile: 'nope', profileFile: await profileFile('mistakes.ini', 'lab', []) }));
+    let err = await rejection(connect({ host: '127.0.0.1', port: ports[14]!, profile: 'nope', profileFile: await profileFile('mistakes.ini', 'lab', []) }));
     assert.equal(err.code, 'ERR_SKNOCK_PROFILE_NOT_FOUND');
-    err = await rejection(connect({ host: '127.0.0.1', port: ports[11]!, profileFile: 'x.ini' } as never));
+    err = await rejection(connect({ host: '127.0.0.1', port: ports[14]!, profileFile: 'x.ini' } as never));
     assert.equal(err.option, 'profileFile');
-    err = await rejection(knocker.connect({ host: '127.0.0.1', port: ports[11]!, profile: true, profileFile: join(dir, 'mistakes.ini'), knockAftr: 1 } as never));
+    err = await rejection(knocker.connect({ host: '127.0.0.1', port: ports[14]!, profile: true, profileFile: join(dir, 'mistakes.ini'), knockAftr: 1 } as never));
     assert.equal(err.option, 'knockAftr');
     assert.match(err.message, /did you mean knockAfter\?/);
     assert.throws(() => createHttpAgent(knocker, { knock: { profile: 5 } as never }), (e: unknown) => e instanceof SknockClientError && e.option === 'profile');
