@@ -1,18 +1,48 @@
 import type { KeyObject } from 'node:crypto';
-import { isSknockProtocolError, openKnockPacket, type OpenedKnock } from '@sknock/protocol';
+import { isSknockProtocolError, openKnockPacket, type KnockKeys, type OpenedKnock } from '@sknock/protocol';
+import { ReplayCache } from './replay-cache.js';
 import { reject } from './reject.js';
-import type { KnockSource, Reject } from './types.js';
+import type { KeyAgreement, KnockSource, Reject } from './types.js';
 
 /**
- * Step 3: ECDH with the server's key, decrypt, and frame the signed request. The family of
- * the datagram (IPv4-mapped sources count as IPv4) says how the address field is read.
- * Every decryption failure looks the same (bad point, bad block, bad padding).
+ * Step 3: ECDH with the server's key, decrypt, and frame the signed request.
+ *
+ * `checkKeys` finds the AES key and IV of the datagram's point: remembered in the replay
+ * cache's seen tier from an earlier datagram with that point, or one ECDH (then remembered,
+ * as is a point that is not on the curve). `checkDecrypt` decrypts and frames with them; the
+ * family of the datagram (IPv4-mapped sources count as IPv4) says how the address field is
+ * read. Every decryption failure looks the same (bad point, bad block, bad padding).
  */
-export function checkDecrypt(datagram: Uint8Array, source: KnockSource, privateKey: KeyObject): OpenedKnock | Reject {
+
+const DECRYPT_FAILED = 'knock does not decrypt';
+
+export function checkKeys(
+  cache: ReplayCache,
+  pointId: string,
+  ephemeralPublicKey: Uint8Array,
+  privateKey: KeyObject,
+  agree: KeyAgreement,
+  nowMs: number,
+  lifetimeMs: number,
+): KnockKeys | Reject {
+  const seen = cache.seenPoint(pointId, nowMs, lifetimeMs);
+  if (seen !== undefined) return seen.keys ?? reject('decrypt-failed', DECRYPT_FAILED);
   try {
-    return openKnockPacket(datagram, { privateKey }, { family: source.family });
+    const keys = agree(ephemeralPublicKey, privateKey);
+    cache.rememberKeys(pointId, keys, nowMs, lifetimeMs);
+    return keys;
   } catch (err) {
-    if (isSknockProtocolError(err, 'ERR_SKNOCK_DECRYPT_FAILED')) return reject('decrypt-failed', 'knock does not decrypt');
+    if (!isSknockProtocolError(err, 'ERR_SKNOCK_DECRYPT_FAILED')) throw err;
+    cache.rememberKeys(pointId, null, nowMs, lifetimeMs);
+    return reject('decrypt-failed', DECRYPT_FAILED);
+  }
+}
+
+export function checkDecrypt(datagram: Uint8Array, source: KnockSource, privateKey: KeyObject, keys: KnockKeys): OpenedKnock | Reject {
+  try {
+    return openKnockPacket(datagram, { privateKey }, { family: source.family, keys });
+  } catch (err) {
+    if (isSknockProtocolError(err, 'ERR_SKNOCK_DECRYPT_FAILED')) return reject('decrypt-failed', DECRYPT_FAILED);
     if (isSknockProtocolError(err, 'ERR_SKNOCK_MALFORMED_REQUEST')) return reject('malformed-request', err.message);
     if (isSknockProtocolError(err, 'ERR_SKNOCK_PACKET_LENGTH')) return reject('malformed-request', err.message);
     throw err;

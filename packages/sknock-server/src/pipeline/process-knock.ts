@@ -1,21 +1,21 @@
 import { createHash } from 'node:crypto';
-import { isSknockProtocolError } from '@sknock/protocol';
+import { isSknockProtocolError, knockPacketKeys } from '@sknock/protocol';
 import type { Grant } from '../firewall/backend.js';
 import { checkAddress } from './check-address.js';
 import { checkCertificate } from './check-certificate.js';
-import { checkDecrypt } from './check-decrypt.js';
+import { checkDecrypt, checkKeys } from './check-decrypt.js';
 import { checkGrant } from './check-grant.js';
 import { checkRateLimit } from './check-rate-limit.js';
-import { checkReplay } from './check-replay.js';
+import { checkReplay, recordAcceptedKey, replayedKey, type ReplayIds } from './check-replay.js';
 import { checkSignature } from './check-signature.js';
 import { checkSize } from './check-size.js';
 import { checkTimestamp } from './check-timestamp.js';
 import { GrantsCache } from './grants-cache.js';
 import { openGrant } from './open-grant.js';
 import { SourceRateLimiter } from './rate-limiter.js';
-import { ReplayCache } from './replay-cache.js';
+import { datagramDigest, ReplayCache, type RememberedVerdict } from './replay-cache.js';
 import { isReject, reject } from './reject.js';
-import type { KnockResult, KnockSource, PipelineDependencies, Reject } from './types.js';
+import type { KeyAgreement, KnockResult, KnockSource, PipelineDependencies, Reject } from './types.js';
 
 /**
  * The knock pipeline: a fixed order of small checks, each in its own file with its own
@@ -24,31 +24,36 @@ import type { KnockResult, KnockSource, PipelineDependencies, Reject } from './t
  *
  *  1. size, magic, version          check-size.ts        too-short too-long bad-magic bad-version bad-length
  *  2. rate limit, keys seen          check-rate-limit.ts  rate-limited
- *                                    check-replay.ts      replayed-key
- *  3. decrypt and frame              check-decrypt.ts     decrypt-failed malformed-request
+ *                                    check-replay.ts      replayed-key (and a remembered verdict)
+ *  3. keys of the point, decrypt     check-decrypt.ts     decrypt-failed malformed-request
  *  4. certificate                    check-certificate.ts untrusted-certificate not-yet-valid expired revoked no-crl
  *  5. signature                      check-signature.ts   bad-signature
  *  6. timestamp window               check-timestamp.ts   stale-timestamp
  *  7. grant in the certificate       check-grant.ts       not-granted
  *  8. bound address = source         check-address.ts     address-mismatch
- *  9. open                           open-grant.ts        overloaded
+ *  9. record the key, open           check-replay.ts      replayed-key rate-limited overloaded
+ *                                    open-grant.ts        overloaded
  *
  * Steps 1–2 (`screen`) cost no cryptography and run as each datagram arrives; steps 3–9
- * (`verify`) run from the daemon's bounded work queue.
+ * (`verify`) run from the daemon's bounded work queue. What steps 3–7 find out that the
+ * datagram's bytes alone decide is remembered per point (replay-cache.ts, the seen tier), so
+ * that step 2 can drop an exact duplicate before any cryptography.
  */
 
 /** A datagram that passed steps 1–2, waiting for the crypto stages. */
-export interface ScreenedKnock {
+export interface ScreenedKnock extends ReplayIds {
   readonly datagram: Uint8Array;
   readonly source: KnockSource;
-  /** Id of its ephemeral key in the replay cache. */
-  readonly keyId: string;
+  /** Its last 65 bytes. */
+  readonly ephemeralPublicKey: Uint8Array;
 }
 
 export interface KnockPipelineOptions extends PipelineDependencies {
   readonly rateLimiter?: SourceRateLimiter;
   readonly replayCache?: ReplayCache;
   readonly grantsCache?: GrantsCache;
+  /** Step 3's ECDH + HKDF (default: `knockPacketKeys` of @sknock/protocol); tests count calls. */
+  readonly keyAgreement?: KeyAgreement;
 }
 
 export interface KnockPipeline {
@@ -63,6 +68,13 @@ export interface KnockPipeline {
   readonly rateLimiter: SourceRateLimiter;
   readonly replayCache: ReplayCache;
   readonly grantsCache: GrantsCache;
+}
+
+const defaultKeyAgreement: KeyAgreement = (ephemeralPublicKey, privateKey) => knockPacketKeys(ephemeralPublicKey, { privateKey });
+
+/** A reject fixed by the datagram's bytes, as step 2 gives it for the same datagram again. */
+function remembered(r: Reject): Reject {
+  return reject(r.code, `${r.detail} (the same datagram again)`);
 }
 
 function internalError(err: unknown): Reject {
@@ -80,6 +92,7 @@ export function createKnockPipeline(options: KnockPipelineOptions): KnockPipelin
   const rateLimiter = options.rateLimiter ?? new SourceRateLimiter();
   const replayCache = options.replayCache ?? new ReplayCache();
   const grantsCache = options.grantsCache ?? new GrantsCache();
+  const keyAgreement = options.keyAgreement ?? defaultKeyAgreement;
 
   function screen(datagram: Uint8Array, source: KnockSource, nowMs: number): ScreenedKnock | Reject {
     try {
@@ -87,9 +100,13 @@ export function createKnockPipeline(options: KnockPipelineOptions): KnockPipelin
       if (isReject(parsed)) return parsed;
       const limited = checkRateLimit(rateLimiter, source, nowMs);
       if (limited !== undefined) return limited;
-      const keyId = checkReplay(replayCache, parsed.ephemeralPublicKey, nowMs, deps.settings.timestampThresholdSeconds);
-      if (isReject(keyId)) return keyId;
-      return { datagram, source, keyId };
+      const { ephemeralPublicKey } = parsed;
+      const ids = checkReplay(replayCache, datagram, ephemeralPublicKey, source, nowMs, {
+        thresholdSeconds: deps.settings.timestampThresholdSeconds,
+        trust: deps.trust,
+      });
+      if (isReject(ids)) return ids;
+      return { ...ids, datagram, source, ephemeralPublicKey };
     } catch (err) {
       return internalError(err);
     }
@@ -98,34 +115,65 @@ export function createKnockPipeline(options: KnockPipelineOptions): KnockPipelin
   function verify(knock: ScreenedKnock, nowMs: number): KnockResult {
     const { settings, privateKey, trust, opener } = deps;
     const { source } = knock;
+    const thresholdSeconds = settings.timestampThresholdSeconds;
+    const lifetimeMs = ReplayCache.lifetimeMs(thresholdSeconds);
+    let digest = knock.digest;
+    /** Remembers what became of this exact datagram (read as `source.family`). */
+    const remember = (verdict: RememberedVerdict): void => {
+      digest ??= datagramDigest(knock.datagram);
+      replayCache.rememberVerdict(knock.pointId, digest, verdict, nowMs);
+    };
+    const fixed = (r: Reject, onlyUnder?: typeof trust): Reject => {
+      remember({ kind: 'reject', family: source.family, reject: remembered(r), ...(onlyUnder === undefined ? {} : { trust: onlyUnder }) });
+      return r;
+    };
     try {
-      const opened = checkDecrypt(knock.datagram, source, privateKey);
-      if (isReject(opened)) return opened;
+      // A copy that passed step 2 while its twin waited in the queue ahead of it.
+      if (replayCache.isAccepted(knock.keyId, nowMs)) return replayedKey();
+
+      const keys = checkKeys(replayCache, knock.pointId, knock.ephemeralPublicKey, privateKey, keyAgreement, nowMs, lifetimeMs);
+      if (isReject(keys)) return keys;
+      const opened = checkDecrypt(knock.datagram, source, privateKey, keys);
+      if (isReject(opened)) return fixed(opened);
 
       const cert = checkCertificate(trust, opened.certificate, nowMs);
-      if (isReject(cert)) return cert;
+      // Only an untrusted certificate stays untrusted (under this trust store); validity and
+      // revocation change with time and CRLs, and a known certificate's check is cheap.
+      if (isReject(cert)) return cert.code === 'untrusted-certificate' ? fixed(cert, trust) : cert;
 
       const badSignature = checkSignature(opened, cert.publicKey);
-      if (badSignature !== undefined) return badSignature;
-      // An authenticated packet: its key now stays remembered whatever junk arrives.
-      if (!replayCache.markVerified(knock.keyId, nowMs, ReplayCache.lifetimeMs(settings.timestampThresholdSeconds))) {
-        return reject('overloaded', 'too many verified knocks inside the time window to remember');
-      }
+      if (badSignature !== undefined) return fixed(badSignature);
+      // Authentic: a copy from another address, or outside the window, is dropped at step 2.
+      remember({ kind: 'authentic', family: source.family, address: opened.address, timestamp: opened.timestamp });
 
-      const skewSeconds = checkTimestamp(opened.timestamp, nowMs, settings.timestampThresholdSeconds);
+      const skewSeconds = checkTimestamp(opened.timestamp, nowMs, thresholdSeconds);
       if (isReject(skewSeconds)) return skewSeconds;
 
       const certificateHash = cert.certificateId ?? createHash('sha256').update(opened.certificate).digest('base64');
       const notGranted = checkGrant(grantsCache, certificateHash, opened.certificate, opened.protocol, opened.port);
-      if (notGranted !== undefined) return notGranted;
+      if (notGranted !== undefined) return fixed(notGranted);
 
       const mismatch = checkAddress(opened.address, source);
       if (mismatch !== undefined) return mismatch;
 
+      // Only now is the key recorded as a replay for every later datagram. A knock refused
+      // above (stale, not granted, from another address) cannot be replayed into a grant
+      // anyway: a copy is bit for bit the same signed request, so it binds the same address,
+      // timestamp and port and goes through the same checks; one that passes them later is
+      // that knock's first acceptance, and is recorded then. Recording earlier would let
+      // anyone who sees a knock spend its key (a copy sent first from another address) and
+      // let one certificate fill this tier with knocks that open nothing.
+      const unrecorded = recordAcceptedKey(replayCache, knock.keyId, certificateHash, nowMs, thresholdSeconds);
+      if (unrecorded !== undefined) return unrecorded;
+
       const grant: Grant = { address: source.address, family: source.family, protocol: opened.protocol, port: opened.port };
       const meta = { subject: cert.subject, serial: cert.serial };
       const refused = openGrant(opener, grant, settings.portOpenDurationSeconds, meta);
-      if (refused !== undefined) return refused;
+      if (refused !== undefined) {
+        // Not accepted after all: its key may be accepted later (it is that knock's first time).
+        replayCache.unmarkVerified(knock.keyId);
+        return refused;
+      }
 
       return {
         ok: true,
@@ -152,6 +200,8 @@ export function createKnockPipeline(options: KnockPipelineOptions): KnockPipelin
       return verify(screened, nowMs);
     },
     reconfigure(changes) {
+      // The seen tier's keys and verdicts were derived with the server key: a new one voids them.
+      if (changes.privateKey !== undefined && !changes.privateKey.equals(deps.privateKey)) replayCache.forgetSeen();
       deps = { ...deps, ...changes };
     },
     rateLimiter,

@@ -1,19 +1,38 @@
-import { REPLAY_MARGIN_SECONDS, REPLAY_SEEN_MAX_KEYS, REPLAY_VERIFIED_MAX_KEYS } from '../constants.js';
+import { createHash } from 'node:crypto';
+import type { KnockKeys } from '@sknock/protocol';
+import {
+  REPLAY_MARGIN_SECONDS,
+  REPLAY_SEEN_DATAGRAMS_PER_KEY,
+  REPLAY_SEEN_MAX_KEYS,
+  REPLAY_VERIFIED_MAX_KEYS,
+  REPLAY_VERIFIED_PER_CERTIFICATE_MAX,
+} from '../constants.js';
+import { ExpiringMap, type Expiring } from './expiring-map.js';
+import type { CertificateVerifier, Reject } from './types.js';
 
 /**
- * The ephemeral public keys seen inside the time window. Honest clients never reuse one,
- * so a key seen before means a replayed packet, or junk re-using one point: it is dropped
- * before the ECDH and costs no public-key work.
+ * What the daemon remembers of ephemeral public keys, in two tiers, each bounded:
  *
- * Keys are identified by the point's X coordinate: `Z`, the ECDH secret, is the X
- * coordinate of the product, the same for P and −P, so a point's mirror is the same key.
+ * - `verified`: the keys of knocks that were **accepted** (authenticated, inside the time
+ *   window, granted, from their bound address). Only these make later datagrams replays
+ *   (`replayed-key`), for the whole window. Junk cannot flush this tier (only holders of a
+ *   trusted certificate add to it, and each certificate only up to its quota); when it is
+ *   full, or a certificate is over its quota, a new knock is refused rather than a replay
+ *   let through: an accepted knock always has its key recorded here.
+ * - `seen`: every point that reached the ECDH, verified or not, with its AES key and IV (so
+ *   a datagram repeating a point costs one AES decryption, not an ECDH) and what became of
+ *   the last few datagrams with it (so an exact duplicate is dropped before any
+ *   cryptography). Anyone can fill this tier, so it never refuses a datagram that could
+ *   still be accepted: it remembers only outcomes fixed by the bytes (a datagram that does
+ *   not decrypt, frame, verify or is not granted fails the same way every time) and, for an
+ *   authentic knock, the address and timestamp it binds, which are checked again against
+ *   each copy's source and the clock. When full, the point used longest ago is forgotten;
+ *   a datagram with it then costs an ECDH again.
  *
- * Two tiers, each bounded:
- * - `seen`: every key that reached the ECDH, verified or not. When full, the oldest is
- *   forgotten — a flood of junk can flush it, which only costs that junk an ECDH again.
- * - `verified`: keys whose packet carried a valid signature. Only holders of a trusted
- *   certificate add here, so junk cannot flush it; a replay of a real knock is caught for
- *   the whole window. When full, `markVerified` refuses (the caller rejects `overloaded`).
+ * The accepted tier identifies a key by its X coordinate: `Z`, the ECDH secret, is the X
+ * coordinate of the product, the same for P and −P, so a point's mirror is the same key
+ * (and decrypts the same ciphertext). The seen tier keys by the whole point, so that a point
+ * off the curve never borrows the keys of the valid point with its X.
  *
  * A key is kept 2 × threshold + margin seconds (src/constants.ts REPLAY_MARGIN_SECONDS).
  */
@@ -21,68 +40,81 @@ import { REPLAY_MARGIN_SECONDS, REPLAY_SEEN_MAX_KEYS, REPLAY_VERIFIED_MAX_KEYS }
 export interface ReplayCacheOptions {
   readonly maxSeen?: number;
   readonly maxVerified?: number;
+  /** Accepted keys one certificate may hold inside the window. */
+  readonly maxVerifiedPerCertificate?: number;
 }
+
+/** What became of one datagram, fixed by its bytes (and the IP family it was read under). */
+export type RememberedVerdict =
+  | {
+      readonly kind: 'reject';
+      readonly family: 4 | 6;
+      readonly reject: Reject;
+      /** Set when the outcome holds only under this trust store (`untrusted-certificate`). */
+      readonly trust?: CertificateVerifier;
+    }
+  | {
+      /** Decrypted, a trusted certificate, a good signature: what it binds is checked per copy. */
+      readonly kind: 'authentic';
+      readonly family: 4 | 6;
+      readonly address: string;
+      readonly timestamp: number;
+    };
+
+interface RememberedDatagram {
+  /** SHA-256 of the whole datagram. */
+  readonly digest: string;
+  verdict: RememberedVerdict;
+}
+
+/** One point of the seen tier. */
+export interface SeenPoint extends Expiring {
+  /** Its AES key and IV; `null`: not a point on the curve (nothing with it decrypts). */
+  readonly keys: KnockKeys | null;
+  readonly datagrams: RememberedDatagram[];
+}
+
+interface AcceptedKey extends Expiring {
+  /** Id of the certificate whose knock it was. */
+  readonly owner: string;
+}
+
+/** Why `markVerified` did not record a key. */
+export type MarkResult = 'recorded' | 'replayed' | 'full' | 'over-quota';
 
 const X_OFFSET = 1; // after the 0x04 prefix (SEC 1 §2.3.3)
 const X_LENGTH = 32;
 
-/** The cache key of a 65-byte SEC 1 point: its X coordinate as a 32-character string. */
+/** The accepted tier's key of a 65-byte SEC 1 point: its X coordinate as a 32-character string. */
 export function ephemeralKeyId(point: Uint8Array): string {
   return Buffer.from(point.buffer, point.byteOffset + X_OFFSET, Math.min(X_LENGTH, Math.max(0, point.length - X_OFFSET))).toString('latin1');
 }
 
-class ExpiringSet {
-  /** key → expiry (ms). Insertion order is (nearly) expiry order. */
-  readonly #map = new Map<string, number>();
-  readonly max: number;
+/** The seen tier's key: the whole point as a string. */
+export function ephemeralPointId(point: Uint8Array): string {
+  return Buffer.from(point.buffer, point.byteOffset, point.length).toString('latin1');
+}
 
-  constructor(max: number) {
-    this.max = max;
-  }
-
-  get size(): number {
-    return this.#map.size;
-  }
-
-  has(key: string, nowMs: number): boolean {
-    const expiry = this.#map.get(key);
-    return expiry !== undefined && expiry > nowMs;
-  }
-
-  /** Adds `key`; when full, forgets the oldest if `evict`, else returns false. */
-  add(key: string, expiresAt: number, nowMs: number, evict: boolean): boolean {
-    this.sweep(nowMs);
-    if (this.#map.size >= this.max && !this.#map.has(key)) {
-      if (!evict) return false;
-      const oldest = this.#map.keys().next().value;
-      if (oldest !== undefined) this.#map.delete(oldest);
-    }
-    this.#map.delete(key);
-    this.#map.set(key, expiresAt);
-    return true;
-  }
-
-  /** Forgets expired keys from the oldest end (a few per call: amortised O(1)). */
-  sweep(nowMs: number, limit = 32): void {
-    let n = 0;
-    for (const [key, expiry] of this.#map) {
-      if (expiry > nowMs || n++ >= limit) break;
-      this.#map.delete(key);
-    }
-  }
-
-  clear(): void {
-    this.#map.clear();
-  }
+/** What identifies one exact datagram among those with a point: SHA-256 of all its bytes. */
+export function datagramDigest(datagram: Uint8Array): string {
+  return createHash('sha256').update(datagram).digest('base64');
 }
 
 export class ReplayCache {
-  readonly #seen: ExpiringSet;
-  readonly #verified: ExpiringSet;
+  readonly #seen: ExpiringMap<string, SeenPoint>;
+  readonly #verified: ExpiringMap<string, AcceptedKey>;
+  /** Accepted keys held per certificate. */
+  readonly #perOwner = new Map<string, number>();
+  readonly maxVerifiedPerCertificate: number;
 
   constructor(options: ReplayCacheOptions = {}) {
-    this.#seen = new ExpiringSet(options.maxSeen ?? REPLAY_SEEN_MAX_KEYS);
-    this.#verified = new ExpiringSet(options.maxVerified ?? REPLAY_VERIFIED_MAX_KEYS);
+    this.#seen = new ExpiringMap(options.maxSeen ?? REPLAY_SEEN_MAX_KEYS);
+    this.#verified = new ExpiringMap(options.maxVerified ?? REPLAY_VERIFIED_MAX_KEYS, (_key, { owner }) => {
+      const n = (this.#perOwner.get(owner) ?? 1) - 1;
+      if (n > 0) this.#perOwner.set(owner, n);
+      else this.#perOwner.delete(owner);
+    });
+    this.maxVerifiedPerCertificate = options.maxVerifiedPerCertificate ?? REPLAY_VERIFIED_PER_CERTIFICATE_MAX;
   }
 
   /** How long a key is kept for a given timestamp threshold. */
@@ -90,19 +122,74 @@ export class ReplayCache {
     return (2 * thresholdSeconds + REPLAY_MARGIN_SECONDS) * 1000;
   }
 
-  /** True when `id` was seen inside its lifetime. */
-  has(id: string, nowMs: number): boolean {
-    return this.#verified.has(id, nowMs) || this.#seen.has(id, nowMs);
+  // ---- the accepted tier ----
+
+  /** True when `keyId` (X) belongs to a knock accepted inside its lifetime. */
+  isAccepted(keyId: string, nowMs: number): boolean {
+    return this.#verified.get(keyId, nowMs) !== undefined;
   }
 
-  /** Records a key about to cost an ECDH. */
-  remember(id: string, nowMs: number, lifetimeMs: number): void {
-    this.#seen.add(id, nowMs + lifetimeMs, nowMs, true);
+  /**
+   * Records the key of a knock about to be accepted, for `owner` (its certificate). Not
+   * recorded, and so not to be accepted: `replayed` (already there), `full`, `over-quota`.
+   */
+  markVerified(keyId: string, owner: string, nowMs: number, lifetimeMs: number): MarkResult {
+    if (this.isAccepted(keyId, nowMs)) return 'replayed';
+    if ((this.#perOwner.get(owner) ?? 0) >= this.maxVerifiedPerCertificate || this.#verified.size >= this.#verified.max) {
+      this.#verified.sweep(nowMs); // exact counts before refusing
+      if ((this.#perOwner.get(owner) ?? 0) >= this.maxVerifiedPerCertificate) return 'over-quota';
+    }
+    if (!this.#verified.set(keyId, { expiresAt: nowMs + lifetimeMs, owner }, nowMs, false)) return 'full';
+    this.#perOwner.set(owner, (this.#perOwner.get(owner) ?? 0) + 1);
+    return 'recorded';
   }
 
-  /** Records the key of a packet whose signature verified; false when that tier is full. */
-  markVerified(id: string, nowMs: number, lifetimeMs: number): boolean {
-    return this.#verified.add(id, nowMs + lifetimeMs, nowMs, false);
+  /** Forgets a key `markVerified` recorded for a knock that was then not accepted after all. */
+  unmarkVerified(keyId: string): void {
+    this.#verified.delete(keyId);
+  }
+
+  /** Accepted keys `owner` holds now. */
+  verifiedCount(owner: string): number {
+    return this.#perOwner.get(owner) ?? 0;
+  }
+
+  // ---- the seen tier ----
+
+  /** The seen point `pointId`, marked as used now (so a point in use is forgotten last). */
+  seenPoint(pointId: string, nowMs: number, lifetimeMs: number): SeenPoint | undefined {
+    const point = this.#seen.get(pointId, nowMs);
+    if (point !== undefined) this.#seen.touch(pointId, point, nowMs + lifetimeMs);
+    return point;
+  }
+
+  /** Remembers the keys of a point that just cost an ECDH (`null`: it is not on the curve). */
+  rememberKeys(pointId: string, keys: KnockKeys | null, nowMs: number, lifetimeMs: number): void {
+    this.#seen.set(pointId, { expiresAt: nowMs + lifetimeMs, keys, datagrams: [] }, nowMs, true);
+  }
+
+  /** The verdict remembered for the datagram `digest` with point `point`. */
+  static verdictOf(point: SeenPoint, digest: string): RememberedVerdict | undefined {
+    for (const d of point.datagrams) if (d.digest === digest) return d.verdict;
+    return undefined;
+  }
+
+  /** Remembers what became of a datagram with a seen point (the last few per point). */
+  rememberVerdict(pointId: string, digest: string, verdict: RememberedVerdict, nowMs: number): void {
+    const point = this.#seen.get(pointId, nowMs);
+    if (point === undefined) return;
+    const known = point.datagrams.find((d) => d.digest === digest);
+    if (known !== undefined) {
+      known.verdict = verdict;
+      return;
+    }
+    if (point.datagrams.length >= REPLAY_SEEN_DATAGRAMS_PER_KEY) point.datagrams.shift();
+    point.datagrams.push({ digest, verdict });
+  }
+
+  /** Forgets every seen point (their keys belong to a server key that was replaced). */
+  forgetSeen(): void {
+    this.#seen.clear();
   }
 
   get seenSize(): number {
@@ -116,5 +203,6 @@ export class ReplayCache {
   clear(): void {
     this.#seen.clear();
     this.#verified.clear();
+    this.#perOwner.clear();
   }
 }
