@@ -110,7 +110,6 @@ describe('a copy sent ahead of a genuine knock (issue 9 item 4)', () => {
       const genuine = makeKnock(f, f.alice);
       const copy = tamperedCopies(genuine, f.alice.certificate.length)[kind];
       assert.equal(code(p.processKnock(copy, from, now)), want, `${kind}: the copy`);
-      assert.equal(code(p.processKnock(copy, from, now)), want, `${kind}: the copy again`);
       assert.equal(code(p.processKnock(genuine, V4, now)), 'accepted', `${kind}: the genuine knock after it`);
       assert.equal(code(p.processKnock(genuine, V4, now + 1000)), 'replayed-key', `${kind}: the genuine knock replayed`);
       assert.equal(code(p.processKnock(copy, from, now + 1000)), 'replayed-key', `${kind}: the copy once the knock was accepted`);
