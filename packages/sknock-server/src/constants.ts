@@ -39,10 +39,11 @@ export const REPLAY_MARGIN_SECONDS = 5;
  * IV and the verdicts of its last few datagrams. Anyone can fill it, at the rate the daemon
  * spends ECDHs (about 5,000/s on one core), so it never refuses a datagram that could be
  * accepted; when full, the point used longest ago is forgotten, which only costs its next
- * datagram an ECDH again. About 450 bytes an entry in V8 (point, keys, one datagram's
- * verdict): 131,072 entries ≈ 60 MB at most, 26 s of the fastest fresh-point flood.
+ * datagram an ECDH again. About 450 bytes an entry in V8 (the point, its keys, one
+ * datagram's verdict): 65,536 entries ≈ 30 MB at most, 13 s of the fastest fresh-point flood
+ * (a point still in use stays: the one used longest ago goes first).
  */
-export const REPLAY_SEEN_MAX_KEYS = 131_072;
+export const REPLAY_SEEN_MAX_KEYS = 65_536;
 /** Datagrams whose verdict is remembered per seen point (an exact duplicate costs no crypto). */
 export const REPLAY_SEEN_DATAGRAMS_PER_KEY = 4;
 /**

@@ -1,6 +1,6 @@
 import type { KeyObject } from 'node:crypto';
 import { isSknockProtocolError, openKnockPacket, type KnockKeys, type OpenedKnock } from '@sknock/protocol';
-import { ReplayCache } from './replay-cache.js';
+import { seenKeys, type ReplayCache } from './replay-cache.js';
 import { reject } from './reject.js';
 import type { KeyAgreement, KnockSource, Reject } from './types.js';
 
@@ -26,7 +26,7 @@ export function checkKeys(
   lifetimeMs: number,
 ): KnockKeys | Reject {
   const seen = cache.seenPoint(pointId, nowMs, lifetimeMs);
-  if (seen !== undefined) return seen.keys ?? reject('decrypt-failed', DECRYPT_FAILED);
+  if (seen !== undefined) return seen.keys === null ? reject('decrypt-failed', DECRYPT_FAILED) : seenKeys(seen.keys);
   try {
     const keys = agree(ephemeralPublicKey, privateKey);
     cache.rememberKeys(pointId, keys, nowMs, lifetimeMs);

@@ -60,7 +60,7 @@ export function checkReplay(
   const verdict = ReplayCache.verdictOf(seen, digest);
   if (verdict !== undefined && verdict.family === source.family) {
     if (verdict.kind === 'reject') {
-      if (verdict.trust === undefined || verdict.trust === context.trust) return verdict.reject;
+      if (verdict.trust === undefined || verdict.trust === context.trust) return reject(verdict.reject.code, `${verdict.reject.detail} (the same datagram again)`);
     } else {
       const stale = checkTimestamp(verdict.timestamp, nowMs, context.thresholdSeconds);
       if (isReject(stale)) return stale;

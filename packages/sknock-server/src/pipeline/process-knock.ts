@@ -72,11 +72,6 @@ export interface KnockPipeline {
 
 const defaultKeyAgreement: KeyAgreement = (ephemeralPublicKey, privateKey) => knockPacketKeys(ephemeralPublicKey, { privateKey });
 
-/** A reject fixed by the datagram's bytes, as step 2 gives it for the same datagram again. */
-function remembered(r: Reject): Reject {
-  return reject(r.code, `${r.detail} (the same datagram again)`);
-}
-
 function internalError(err: unknown): Reject {
   const what = err instanceof Error ? `${err.name}: ${err.message}` : String(err);
   return reject('internal-error', what);
@@ -124,7 +119,7 @@ export function createKnockPipeline(options: KnockPipelineOptions): KnockPipelin
       replayCache.rememberVerdict(knock.pointId, digest, verdict, nowMs);
     };
     const fixed = (r: Reject, onlyUnder?: typeof trust): Reject => {
-      remember({ kind: 'reject', family: source.family, reject: remembered(r), ...(onlyUnder === undefined ? {} : { trust: onlyUnder }) });
+      remember({ kind: 'reject', family: source.family, reject: r, ...(onlyUnder === undefined ? {} : { trust: onlyUnder }) });
       return r;
     };
     try {

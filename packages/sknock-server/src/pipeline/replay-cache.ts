@@ -67,11 +67,22 @@ interface RememberedDatagram {
   verdict: RememberedVerdict;
 }
 
-/** One point of the seen tier. */
+/** One point of the seen tier (kept small: there may be REPLAY_SEEN_MAX_KEYS of them). */
 export interface SeenPoint extends Expiring {
-  /** Its AES key and IV; `null`: not a point on the curve (nothing with it decrypts). */
-  readonly keys: KnockKeys | null;
-  readonly datagrams: RememberedDatagram[];
+  /** Its AES key and IV as one 32-character latin1 string (`seenKeys`); `null`: not a point on the curve. */
+  readonly keys: string | null;
+  /** What became of the last few datagrams with it, oldest first (none yet: undefined). */
+  datagrams: RememberedDatagram[] | undefined;
+}
+
+/** A point's remembered keys as `openKnockPacket` takes them. */
+export function seenKeys(keys: string): KnockKeys {
+  const bytes = Buffer.from(keys, 'latin1');
+  return { key: bytes.subarray(0, AES_KEY_LENGTH), iv: bytes.subarray(AES_KEY_LENGTH) };
+}
+
+function packKeys(keys: KnockKeys): string {
+  return Buffer.concat([keys.key, keys.iv]).toString('latin1');
 }
 
 interface AcceptedKey extends Expiring {
@@ -82,6 +93,8 @@ interface AcceptedKey extends Expiring {
 /** Why `markVerified` did not record a key. */
 export type MarkResult = 'recorded' | 'replayed' | 'full' | 'over-quota';
 
+const DIGEST_LENGTH = 16;
+const AES_KEY_LENGTH = 16;
 const X_OFFSET = 1; // after the 0x04 prefix (SEC 1 §2.3.3)
 const X_LENGTH = 32;
 
@@ -95,9 +108,13 @@ export function ephemeralPointId(point: Uint8Array): string {
   return Buffer.from(point.buffer, point.byteOffset, point.length).toString('latin1');
 }
 
-/** What identifies one exact datagram among those with a point: SHA-256 of all its bytes. */
+/**
+ * What identifies one exact datagram among those with a point: SHA-256 of all its bytes,
+ * the first 128 bits as latin1. An attacker would need a second preimage of a datagram it
+ * did not make to have its junk taken for it.
+ */
 export function datagramDigest(datagram: Uint8Array): string {
-  return createHash('sha256').update(datagram).digest('base64');
+  return createHash('sha256').update(datagram).digest().toString('latin1', 0, DIGEST_LENGTH);
 }
 
 export class ReplayCache {
@@ -165,12 +182,12 @@ export class ReplayCache {
 
   /** Remembers the keys of a point that just cost an ECDH (`null`: it is not on the curve). */
   rememberKeys(pointId: string, keys: KnockKeys | null, nowMs: number, lifetimeMs: number): void {
-    this.#seen.set(pointId, { expiresAt: nowMs + lifetimeMs, keys, datagrams: [] }, nowMs, true);
+    this.#seen.set(pointId, { expiresAt: nowMs + lifetimeMs, keys: keys === null ? null : packKeys(keys), datagrams: undefined }, nowMs, true);
   }
 
   /** The verdict remembered for the datagram `digest` with point `point`. */
   static verdictOf(point: SeenPoint, digest: string): RememberedVerdict | undefined {
-    for (const d of point.datagrams) if (d.digest === digest) return d.verdict;
+    for (const d of point.datagrams ?? []) if (d.digest === digest) return d.verdict;
     return undefined;
   }
 
@@ -178,13 +195,18 @@ export class ReplayCache {
   rememberVerdict(pointId: string, digest: string, verdict: RememberedVerdict, nowMs: number): void {
     const point = this.#seen.get(pointId, nowMs);
     if (point === undefined) return;
-    const known = point.datagrams.find((d) => d.digest === digest);
+    const datagrams = point.datagrams;
+    if (datagrams === undefined) {
+      point.datagrams = [{ digest, verdict }]; // an array of exactly one: most points see one datagram
+      return;
+    }
+    const known = datagrams.find((d) => d.digest === digest);
     if (known !== undefined) {
       known.verdict = verdict;
       return;
     }
-    if (point.datagrams.length >= REPLAY_SEEN_DATAGRAMS_PER_KEY) point.datagrams.shift();
-    point.datagrams.push({ digest, verdict });
+    if (datagrams.length >= REPLAY_SEEN_DATAGRAMS_PER_KEY) datagrams.shift();
+    datagrams.push({ digest, verdict });
   }
 
   /** Forgets every seen point (their keys belong to a server key that was replaced). */
