@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { createECDH } from 'node:crypto';
 import { describe, it } from 'node:test';
 import { KNOCK_MAGIC } from '@sknock/protocol';
 import { checkAddress } from '../src/pipeline/check-address.js';
@@ -6,7 +7,7 @@ import { checkSize } from '../src/pipeline/check-size.js';
 import { checkTimestamp } from '../src/pipeline/check-timestamp.js';
 import { normaliseSource } from '../src/pipeline/normalise-source.js';
 import { SourceRateLimiter } from '../src/pipeline/rate-limiter.js';
-import { ephemeralKeyId, ReplayCache } from '../src/pipeline/replay-cache.js';
+import { ephemeralKeyId, ephemeralPointY, ReplayCache, seenKeysFor } from '../src/pipeline/replay-cache.js';
 import { isReject } from '../src/pipeline/reject.js';
 import { RejectLog } from '../src/daemon/reject-log.js';
 import { ReturningSources } from '../src/daemon/returning-sources.js';
@@ -104,7 +105,7 @@ describe('step 2: ReplayCache', () => {
     assert.equal(c.isAccepted('k', 1000 + life - 1), true);
     assert.equal(c.isAccepted('k', 1000 + life), false);
     assert.equal(c.verifiedCount('alice'), 0, 'an expired key no longer counts against its certificate');
-    c.rememberKeys('p', null, 1000, life);
+    c.rememberKeys('p', 'y', null, 1000, life);
     assert.ok(c.seenPoint('p', 1000 + life - 1, life), 'a point in use is kept longer');
     assert.ok(c.seenPoint('p', 1000 + 2 * life - 2, life));
     assert.equal(c.seenPoint('p', 1000 + 3 * life, life), undefined);
@@ -112,9 +113,9 @@ describe('step 2: ReplayCache', () => {
   it('a flood can flush the seen tier but not the verified one; a full verified tier refuses', () => {
     const c = new ReplayCache({ maxSeen: 10, maxVerified: 2 });
     const keys = { key: Buffer.alloc(16), iv: Buffer.alloc(16) };
-    c.rememberKeys('real', keys, 0, 60_000);
+    c.rememberKeys('real', 'y', keys, 0, 60_000);
     assert.equal(c.markVerified('real', 'alice', 0, 60_000), 'recorded');
-    for (let i = 0; i < 100; i++) c.rememberKeys(`junk${i}`, keys, 1, 60_000);
+    for (let i = 0; i < 100; i++) c.rememberKeys(`junk${i}`, 'y', keys, 1, 60_000);
     assert.equal(c.seenSize, 10);
     assert.equal(c.seenPoint('junk0', 2, 60_000), undefined, 'flushed');
     assert.equal(c.isAccepted('real', 2), true, 'still caught');
@@ -134,17 +135,42 @@ describe('step 2: ReplayCache', () => {
     assert.equal(c.markVerified('a5', 'alice', 60_000, 60_000), 'recorded', 'expired keys free theirs');
     assert.equal(c.verifiedCount('alice'), 2, 'a2 and a3 expired; a4 and a5 held');
   });
-  it('remembers a few datagrams per point, the newest last', () => {
+  it('remembers a few failed ciphertexts per key, the newest last; a valid point is never replaced by one off the curve', () => {
     const c = new ReplayCache();
-    c.rememberKeys('p', null, 0, 60_000);
-    const verdict = (n: number) => ({ kind: 'authentic' as const, family: 4 as const, address: '10.0.0.1', timestamp: n });
-    for (let i = 0; i < 10; i++) c.rememberVerdict('p', `d${i}`, verdict(i), 0);
-    const point = c.seenPoint('p', 1, 60_000);
+    const keys = { key: Buffer.alloc(16, 1), iv: Buffer.alloc(16, 2) };
+    c.rememberKeys('x', 'y', keys, 0, 60_000);
+    c.rememberKeys('x', 'bad y', null, 0, 60_000);
+    const point = c.seenPoint('x', 1, 60_000);
     assert.ok(point);
-    assert.equal(ReplayCache.verdictOf(point, 'd0'), undefined);
-    assert.deepEqual(ReplayCache.verdictOf(point, 'd9'), verdict(9));
-    c.rememberVerdict('p', 'd9', verdict(99), 1);
-    assert.deepEqual(ReplayCache.verdictOf(point, 'd9'), verdict(99), 'a verdict replaced, not added');
+    assert.deepEqual(seenKeysFor(point, 'y'), keys);
+    assert.equal(seenKeysFor(point, 'bad y'), 'off-curve', 'only ±P have this X');
+    const failed = (n: number) => ({ digest: `d${n}`, family: 4 as const, reject: { ok: false as const, code: 'decrypt-failed' as const, detail: String(n) } });
+    for (let i = 0; i < 10; i++) c.rememberReject('x', failed(i), 0);
+    assert.equal(ReplayCache.rejectOf(point, 'd0', 4), undefined);
+    assert.deepEqual(ReplayCache.rejectOf(point, 'd9', 4), failed(9));
+    assert.equal(ReplayCache.rejectOf(point, 'd9', 6), undefined, 'the address field is read by family');
+    assert.equal(point.rejects?.length, 4);
+    // a point first seen off the curve says nothing of another Y with its X
+    c.rememberKeys('x2', 'bad y', null, 0, 60_000);
+    const off = c.seenPoint('x2', 1, 60_000);
+    assert.ok(off);
+    assert.equal(seenKeysFor(off, 'bad y'), 'off-curve');
+    assert.equal(seenKeysFor(off, 'y'), undefined);
+  });
+  it('the mirror point −P = (x, p − y) shares the keys of P', () => {
+    const ecdh = createECDH('prime256v1');
+    ecdh.generateKeys();
+    const point = ecdh.getPublicKey();
+    const p = BigInt('0xffffffff00000001000000000000000000000000ffffffffffffffffffffffff');
+    const mirror = Buffer.from(point);
+    Buffer.from((p - BigInt(`0x${point.subarray(33).toString('hex')}`)).toString(16).padStart(64, '0'), 'hex').copy(mirror, 33);
+    assert.equal(ephemeralKeyId(mirror), ephemeralKeyId(point));
+    const c = new ReplayCache();
+    const keys = { key: Buffer.alloc(16, 3), iv: Buffer.alloc(16, 4) };
+    c.rememberKeys(ephemeralKeyId(point), ephemeralPointY(point), keys, 0, 60_000);
+    const seen = c.seenPoint(ephemeralKeyId(mirror), 1, 60_000);
+    assert.ok(seen);
+    assert.deepEqual(seenKeysFor(seen, ephemeralPointY(mirror)), keys);
   });
 });
 

@@ -148,10 +148,15 @@ describe('repeats cost no ECDH (issue 9 item 4)', () => {
     ephemeral.getPublicKey().copy(junk, 804);
     for (let i = 0; i < 2000; i++) assert.equal(code(p.processKnock(junk, spoofed(i), now)), 'decrypt-failed');
     assert.equal(ecdh(), 1);
-    // a point that is not on the curve is remembered too
+    // Another Y with that X is off the curve (only ±P have it): no ECDH needed to tell.
     const offCurve = Buffer.from(junk);
     offCurve[868] = (offCurve[868] as number) ^ 1;
     for (let i = 0; i < 100; i++) assert.equal(code(p.processKnock(offCurve, spoofed(i), now)), 'decrypt-failed');
+    assert.equal(ecdh(), 1);
+    // A point off the curve is remembered too.
+    const random = Buffer.from(junk);
+    randomBytes(64).copy(random, 805);
+    for (let i = 0; i < 100; i++) assert.equal(code(p.processKnock(random, spoofed(i), now)), 'decrypt-failed');
     assert.equal(ecdh(), 2);
   });
 
@@ -171,7 +176,7 @@ describe('repeats cost no ECDH (issue 9 item 4)', () => {
     assert.equal(ecdh(), 1, 'the genuine knock used the keys its copies left');
   });
 
-  it('a flood of one captured knock from spoofed sources costs one ECDH and one certificate check, and takes no accepted slot', () => {
+  it('a flood of one captured knock, or of changed copies of it, from spoofed sources costs one ECDH and one certificate check, and takes no accepted slot', () => {
     const { p, ecdh, certificateChecks } = pipeline();
     const now = Date.now();
     const captured = makeKnock(f, f.alice, { address: '127.0.0.9' });
@@ -179,6 +184,13 @@ describe('repeats cost no ECDH (issue 9 item 4)', () => {
     assert.equal(ecdh(), 1);
     assert.equal(certificateChecks(), 1);
     assert.equal(p.replayCache.verifiedSize, 0);
+    // The key now belongs to an authentic knock: any other ciphertext with it is refused at once.
+    const copies = tamperedCopies(captured, f.alice.certificate.length);
+    for (const copy of [copies.padding, copies.signature, copies.certificate]) {
+      for (let i = 0; i < 100; i++) assert.equal(code(p.processKnock(copy, spoofed(i), now)), 'replayed-key');
+    }
+    assert.equal(code(p.processKnock(copies.mirror, spoofed(1), now)), 'address-mismatch', 'the same ciphertext with the mirror point');
+    assert.deepEqual([ecdh(), certificateChecks()], [1, 1]);
     assert.equal(code(p.processKnock(captured, { address: '127.0.0.9', family: 4, port: 1 }, now)), 'accepted', 'from its own address it still opens');
   });
 

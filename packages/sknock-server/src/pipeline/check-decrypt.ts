@@ -1,6 +1,6 @@
 import type { KeyObject } from 'node:crypto';
 import { isSknockProtocolError, openKnockPacket, type KnockKeys, type OpenedKnock } from '@sknock/protocol';
-import { seenKeys, type ReplayCache } from './replay-cache.js';
+import { seenKeysFor, type ReplayCache } from './replay-cache.js';
 import { reject } from './reject.js';
 import type { KeyAgreement, KnockSource, Reject } from './types.js';
 
@@ -8,8 +8,8 @@ import type { KeyAgreement, KnockSource, Reject } from './types.js';
  * Step 3: ECDH with the server's key, decrypt, and frame the signed request.
  *
  * `checkKeys` finds the AES key and IV of the datagram's point: remembered in the replay
- * cache's seen tier from an earlier datagram with that point, or one ECDH (then remembered,
- * as is a point that is not on the curve). `checkDecrypt` decrypts and frames with them; the
+ * cache's seen tier from an earlier datagram with that key (that point or its mirror), or
+ * one ECDH (then remembered, as is a point that is not on the curve). `checkDecrypt` decrypts and frames with them; the
  * family of the datagram (IPv4-mapped sources count as IPv4) says how the address field is
  * read. Every decryption failure looks the same (bad point, bad block, bad padding).
  */
@@ -18,22 +18,25 @@ const DECRYPT_FAILED = 'knock does not decrypt';
 
 export function checkKeys(
   cache: ReplayCache,
-  pointId: string,
+  keyId: string,
+  y: string,
   ephemeralPublicKey: Uint8Array,
   privateKey: KeyObject,
   agree: KeyAgreement,
   nowMs: number,
   lifetimeMs: number,
 ): KnockKeys | Reject {
-  const seen = cache.seenPoint(pointId, nowMs, lifetimeMs);
-  if (seen !== undefined) return seen.keys === null ? reject('decrypt-failed', DECRYPT_FAILED) : seenKeys(seen.keys);
+  const seen = cache.seenPoint(keyId, nowMs, lifetimeMs);
+  const known = seen === undefined ? undefined : seenKeysFor(seen, y);
+  if (known === 'off-curve') return reject('decrypt-failed', DECRYPT_FAILED);
+  if (known !== undefined) return known;
   try {
     const keys = agree(ephemeralPublicKey, privateKey);
-    cache.rememberKeys(pointId, keys, nowMs, lifetimeMs);
+    cache.rememberKeys(keyId, y, keys, nowMs, lifetimeMs);
     return keys;
   } catch (err) {
     if (!isSknockProtocolError(err, 'ERR_SKNOCK_DECRYPT_FAILED')) throw err;
-    cache.rememberKeys(pointId, null, nowMs, lifetimeMs);
+    cache.rememberKeys(keyId, y, null, nowMs, lifetimeMs);
     return reject('decrypt-failed', DECRYPT_FAILED);
   }
 }

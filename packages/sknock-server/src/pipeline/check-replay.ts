@@ -1,19 +1,20 @@
 import { checkAddress } from './check-address.js';
 import { checkTimestamp } from './check-timestamp.js';
-import { datagramDigest, ephemeralKeyId, ephemeralPointId, ReplayCache, type MarkResult } from './replay-cache.js';
+import { ciphertextDigest, ephemeralKeyId, ephemeralPointY, ReplayCache, seenKeysFor, type MarkResult } from './replay-cache.js';
 import { isReject, reject } from './reject.js';
 import type { CertificateVerifier, KnockSource, Reject } from './types.js';
 
 /**
  * The replay cache's two checks (src/pipeline/replay-cache.ts).
  *
- * Step 2b, `checkReplay`, before any cryptography: a datagram whose key belongs to a knock
- * already accepted inside the window is a replay. A datagram repeating a point seen before
- * is dropped only when it is the exact datagram of an earlier one whose outcome its bytes
- * fix (it would fail the same way again), or an authentic knock that binds another address
- * or is out of the time window; anything else goes on, to be decrypted with the point's
- * remembered keys. So a tampered copy raced in ahead of a genuine knock costs the genuine
- * one nothing, and a flood repeating one datagram or one point costs no ECDH.
+ * Step 2b, `checkReplay`, before any cryptography. A datagram is a replay when its key
+ * belongs to a knock already accepted inside the window, or to an authentic knock whose
+ * ciphertext it does not carry. A datagram with a key seen before is also dropped when its
+ * ciphertext failed before in a way its bytes decide (it would fail the same way again), when
+ * it is the authentic knock binding another address or out of the time window, or when its
+ * point is off the curve. Anything else goes on, to be decrypted with the key's remembered
+ * AES key. So a copy raced in ahead of a genuine knock costs the genuine one nothing, and a
+ * flood repeating one datagram or one key costs no ECDH.
  *
  * Step 9a, `recordAcceptedKey`, just before the grant is opened: the key is recorded, or the
  * knock is refused. Nothing is accepted whose key is not recorded.
@@ -21,11 +22,11 @@ import type { CertificateVerifier, KnockSource, Reject } from './types.js';
 
 /** Where a datagram's key stands in the replay cache, for the later steps. */
 export interface ReplayIds {
-  /** Its key in the accepted tier (X coordinate). */
+  /** Its key in both tiers (X coordinate). */
   readonly keyId: string;
-  /** Its key in the seen tier (the whole point). */
-  readonly pointId: string;
-  /** SHA-256 of the datagram, when its point was seen before (else computed when needed). */
+  /** Its point's Y. */
+  readonly y: string;
+  /** `ciphertextDigest`, when its key was seen before (else computed when needed). */
   readonly digest?: string;
 }
 
@@ -36,6 +37,8 @@ export interface ReplayContext {
 }
 
 const REPLAYED = reject('replayed-key', 'ephemeral key of a knock already accepted inside the time window');
+const FORGED = reject('replayed-key', 'ephemeral key of an authentic knock, with another ciphertext');
+const OFF_CURVE = reject('decrypt-failed', 'knock does not decrypt (a point seen before)');
 
 /** The reject of a datagram found in the accepted tier (a copy that waited in the queue, too). */
 export function replayedKey(): Reject {
@@ -44,7 +47,7 @@ export function replayedKey(): Reject {
 
 export function checkReplay(
   cache: ReplayCache,
-  datagram: Uint8Array,
+  ciphertext: Uint8Array,
   ephemeralPublicKey: Uint8Array,
   source: KnockSource,
   nowMs: number,
@@ -52,23 +55,32 @@ export function checkReplay(
 ): ReplayIds | Reject {
   const keyId = ephemeralKeyId(ephemeralPublicKey);
   if (cache.isAccepted(keyId, nowMs)) return REPLAYED;
-  const pointId = ephemeralPointId(ephemeralPublicKey);
-  const seen = cache.seenPoint(pointId, nowMs, ReplayCache.lifetimeMs(context.thresholdSeconds));
-  if (seen === undefined) return { keyId, pointId };
-  if (seen.keys === null) return reject('decrypt-failed', 'knock does not decrypt (a point seen before)');
-  const digest = datagramDigest(datagram);
-  const verdict = ReplayCache.verdictOf(seen, digest);
-  if (verdict !== undefined && verdict.family === source.family) {
-    if (verdict.kind === 'reject') {
-      if (verdict.trust === undefined || verdict.trust === context.trust) return reject(verdict.reject.code, `${verdict.reject.detail} (the same datagram again)`);
-    } else {
-      const stale = checkTimestamp(verdict.timestamp, nowMs, context.thresholdSeconds);
+  const y = ephemeralPointY(ephemeralPublicKey);
+  const seen = cache.seenPoint(keyId, nowMs, ReplayCache.lifetimeMs(context.thresholdSeconds));
+  if (seen === undefined) return { keyId, y };
+  const keys = seenKeysFor(seen, y);
+  if (keys === 'off-curve') return OFF_CURVE;
+  if (keys === undefined) return { keyId, y };
+  const digest = ciphertextDigest(ciphertext);
+  const { authentic } = seen;
+  if (authentic !== undefined) {
+    if (digest !== authentic.digest) return FORGED;
+    if (authentic.refused !== undefined) return again(authentic.refused);
+    if (authentic.family === source.family) {
+      const stale = checkTimestamp(authentic.timestamp, nowMs, context.thresholdSeconds);
       if (isReject(stale)) return stale;
-      const mismatch = checkAddress(verdict.address, source);
+      const mismatch = checkAddress(authentic.address, source);
       if (mismatch !== undefined) return mismatch;
     }
+    return { keyId, y, digest };
   }
-  return { keyId, pointId, digest };
+  const failed = ReplayCache.rejectOf(seen, digest, source.family);
+  if (failed !== undefined && (failed.trust === undefined || failed.trust === context.trust)) return again(failed.reject);
+  return { keyId, y, digest };
+}
+
+function again(r: Reject): Reject {
+  return reject(r.code, `${r.detail} (the same ciphertext again)`);
 }
 
 /**

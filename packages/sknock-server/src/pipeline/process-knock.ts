@@ -13,7 +13,7 @@ import { checkTimestamp } from './check-timestamp.js';
 import { GrantsCache } from './grants-cache.js';
 import { openGrant } from './open-grant.js';
 import { SourceRateLimiter } from './rate-limiter.js';
-import { datagramDigest, ReplayCache, type RememberedVerdict } from './replay-cache.js';
+import { ciphertextDigest, ReplayCache, type AuthenticKnock } from './replay-cache.js';
 import { isReject, reject } from './reject.js';
 import type { KeyAgreement, KnockResult, KnockSource, PipelineDependencies, Reject } from './types.js';
 
@@ -44,7 +44,8 @@ import type { KeyAgreement, KnockResult, KnockSource, PipelineDependencies, Reje
 export interface ScreenedKnock extends ReplayIds {
   readonly datagram: Uint8Array;
   readonly source: KnockSource;
-  /** Its last 65 bytes. */
+  /** Views of its ciphertext and its last 65 bytes. */
+  readonly ciphertext: Uint8Array;
   readonly ephemeralPublicKey: Uint8Array;
 }
 
@@ -95,13 +96,13 @@ export function createKnockPipeline(options: KnockPipelineOptions): KnockPipelin
       if (isReject(parsed)) return parsed;
       const limited = checkRateLimit(rateLimiter, source, nowMs);
       if (limited !== undefined) return limited;
-      const { ephemeralPublicKey } = parsed;
-      const ids = checkReplay(replayCache, datagram, ephemeralPublicKey, source, nowMs, {
+      const { ciphertext, ephemeralPublicKey } = parsed;
+      const ids = checkReplay(replayCache, ciphertext, ephemeralPublicKey, source, nowMs, {
         thresholdSeconds: deps.settings.timestampThresholdSeconds,
         trust: deps.trust,
       });
       if (isReject(ids)) return ids;
-      return { ...ids, datagram, source, ephemeralPublicKey };
+      return { ...ids, datagram, source, ciphertext, ephemeralPublicKey };
     } catch (err) {
       return internalError(err);
     }
@@ -112,21 +113,19 @@ export function createKnockPipeline(options: KnockPipelineOptions): KnockPipelin
     const { source } = knock;
     const thresholdSeconds = settings.timestampThresholdSeconds;
     const lifetimeMs = ReplayCache.lifetimeMs(thresholdSeconds);
+    const { keyId } = knock;
     let digest = knock.digest;
-    /** Remembers what became of this exact datagram (read as `source.family`). */
-    const remember = (verdict: RememberedVerdict): void => {
-      digest ??= datagramDigest(knock.datagram);
-      replayCache.rememberVerdict(knock.pointId, digest, verdict, nowMs);
-    };
+    const digestOf = (): string => (digest ??= ciphertextDigest(knock.ciphertext));
+    /** A reject this ciphertext's bytes decide: remembered, so that step 2 drops it next time. */
     const fixed = (r: Reject, onlyUnder?: typeof trust): Reject => {
-      remember({ kind: 'reject', family: source.family, reject: r, ...(onlyUnder === undefined ? {} : { trust: onlyUnder }) });
+      replayCache.rememberReject(keyId, { digest: digestOf(), family: source.family, reject: r, ...(onlyUnder === undefined ? {} : { trust: onlyUnder }) }, nowMs);
       return r;
     };
     try {
       // A copy that passed step 2 while its twin waited in the queue ahead of it.
-      if (replayCache.isAccepted(knock.keyId, nowMs)) return replayedKey();
+      if (replayCache.isAccepted(keyId, nowMs)) return replayedKey();
 
-      const keys = checkKeys(replayCache, knock.pointId, knock.ephemeralPublicKey, privateKey, keyAgreement, nowMs, lifetimeMs);
+      const keys = checkKeys(replayCache, keyId, knock.y, knock.ephemeralPublicKey, privateKey, keyAgreement, nowMs, lifetimeMs);
       if (isReject(keys)) return keys;
       const opened = checkDecrypt(knock.datagram, source, privateKey, keys);
       if (isReject(opened)) return fixed(opened);
@@ -138,15 +137,20 @@ export function createKnockPipeline(options: KnockPipelineOptions): KnockPipelin
 
       const badSignature = checkSignature(opened, cert.publicKey);
       if (badSignature !== undefined) return fixed(badSignature);
-      // Authentic: a copy from another address, or outside the window, is dropped at step 2.
-      remember({ kind: 'authentic', family: source.family, address: opened.address, timestamp: opened.timestamp });
+      // Authentic: now no other ciphertext with this key can be genuine, and a copy of this one
+      // from another address, or outside the window, is dropped at step 2.
+      const authentic: AuthenticKnock = { digest: digestOf(), family: source.family, address: opened.address, timestamp: opened.timestamp };
+      replayCache.rememberAuthentic(keyId, authentic, nowMs);
 
       const skewSeconds = checkTimestamp(opened.timestamp, nowMs, thresholdSeconds);
       if (isReject(skewSeconds)) return skewSeconds;
 
       const certificateHash = cert.certificateId ?? createHash('sha256').update(opened.certificate).digest('base64');
       const notGranted = checkGrant(grantsCache, certificateHash, opened.certificate, opened.protocol, opened.port);
-      if (notGranted !== undefined) return fixed(notGranted);
+      if (notGranted !== undefined) {
+        authentic.refused = notGranted;
+        return notGranted;
+      }
 
       const mismatch = checkAddress(opened.address, source);
       if (mismatch !== undefined) return mismatch;
@@ -158,7 +162,7 @@ export function createKnockPipeline(options: KnockPipelineOptions): KnockPipelin
       // that knock's first acceptance, and is recorded then. Recording earlier would let
       // anyone who sees a knock spend its key (a copy sent first from another address) and
       // let one certificate fill this tier with knocks that open nothing.
-      const unrecorded = recordAcceptedKey(replayCache, knock.keyId, certificateHash, nowMs, thresholdSeconds);
+      const unrecorded = recordAcceptedKey(replayCache, keyId, certificateHash, nowMs, thresholdSeconds);
       if (unrecorded !== undefined) return unrecorded;
 
       const grant: Grant = { address: source.address, family: source.family, protocol: opened.protocol, port: opened.port };
@@ -166,7 +170,7 @@ export function createKnockPipeline(options: KnockPipelineOptions): KnockPipelin
       const refused = openGrant(opener, grant, settings.portOpenDurationSeconds, meta);
       if (refused !== undefined) {
         // Not accepted after all: its key may be accepted later (it is that knock's first time).
-        replayCache.unmarkVerified(knock.keyId);
+        replayCache.unmarkVerified(keyId);
         return refused;
       }
 

@@ -11,30 +11,31 @@ import { ExpiringMap, type Expiring } from './expiring-map.js';
 import type { CertificateVerifier, Reject } from './types.js';
 
 /**
- * What the daemon remembers of ephemeral public keys, in two tiers, each bounded:
+ * What the daemon remembers of ephemeral public keys, in two tiers, each bounded. Both
+ * identify a key by its X coordinate: `Z`, the ECDH secret, is the X coordinate of the
+ * product, the same for P and −P, so a point's mirror is the same key (the same AES key and
+ * IV: it decrypts the same ciphertext).
  *
  * - `verified`: the keys of knocks that were **accepted** (authenticated, inside the time
- *   window, granted, from their bound address). Only these make later datagrams replays
- *   (`replayed-key`), for the whole window. Junk cannot flush this tier (only holders of a
- *   trusted certificate add to it, and each certificate only up to its quota); when it is
- *   full, or a certificate is over its quota, a new knock is refused rather than a replay
- *   let through: an accepted knock always has its key recorded here.
- * - `seen`: every point that reached the ECDH, verified or not, with its AES key and IV (so
- *   a datagram repeating a point costs one AES decryption, not an ECDH) and what became of
- *   the last few datagrams with it (so an exact duplicate is dropped before any
+ *   window, granted, from their bound address). These make every later datagram with the
+ *   key a replay (`replayed-key`), for the whole window. Junk cannot flush this tier (only
+ *   holders of a trusted certificate add to it, each certificate only up to its quota); when
+ *   it is full, or a certificate is over its quota, a new knock is refused rather than a
+ *   replay let through: an accepted knock always has its key recorded here.
+ * - `seen`: every key that reached the ECDH, verified or not, with the point's Y, its AES
+ *   key and IV (so a datagram repeating the key costs one AES decryption, not an ECDH), and
+ *   what became of its last few ciphertexts (so an exact copy is dropped before any
  *   cryptography). Anyone can fill this tier, so it never refuses a datagram that could
- *   still be accepted: it remembers only outcomes fixed by the bytes (a datagram that does
- *   not decrypt, frame, verify or is not granted fails the same way every time) and, for an
- *   authentic knock, the address and timestamp it binds, which are checked again against
- *   each copy's source and the clock. When full, the point used longest ago is forgotten;
- *   a datagram with it then costs an ECDH again.
+ *   still be accepted. It remembers only outcomes the bytes fix (a ciphertext that does not
+ *   decrypt, frame or verify, or asks for a port the certificate does not grant, fails the
+ *   same way every time); for an authentic knock, the address and timestamp it binds,
+ *   checked again against each copy's source and the clock; and that the key belongs to an
+ *   authentic knock, after which any *other* ciphertext with it is refused: only whoever
+ *   holds the ephemeral private key (the client) could make a second authentic one. When
+ *   full, the key used longest ago is forgotten; its next datagram costs an ECDH again.
  *
- * The accepted tier identifies a key by its X coordinate: `Z`, the ECDH secret, is the X
- * coordinate of the product, the same for P and −P, so a point's mirror is the same key
- * (and decrypts the same ciphertext). The seen tier keys by the whole point, so that a point
- * off the curve never borrows the keys of the valid point with its X.
- *
- * A key is kept 2 × threshold + margin seconds (src/constants.ts REPLAY_MARGIN_SECONDS).
+ * A key is kept 2 × threshold + margin seconds (src/constants.ts REPLAY_MARGIN_SECONDS); a
+ * seen key in use is kept longer.
  */
 
 export interface ReplayCacheOptions {
@@ -44,45 +45,37 @@ export interface ReplayCacheOptions {
   readonly maxVerifiedPerCertificate?: number;
 }
 
-/** What became of one datagram, fixed by its bytes (and the IP family it was read under). */
-export type RememberedVerdict =
-  | {
-      readonly kind: 'reject';
-      readonly family: 4 | 6;
-      readonly reject: Reject;
-      /** Set when the outcome holds only under this trust store (`untrusted-certificate`). */
-      readonly trust?: CertificateVerifier;
-    }
-  | {
-      /** Decrypted, a trusted certificate, a good signature: what it binds is checked per copy. */
-      readonly kind: 'authentic';
-      readonly family: 4 | 6;
-      readonly address: string;
-      readonly timestamp: number;
-    };
-
-interface RememberedDatagram {
-  /** SHA-256 of the whole datagram. */
+/** A ciphertext that failed a check its bytes decide. */
+export interface RememberedReject {
+  /** `ciphertextDigest`. */
   readonly digest: string;
-  verdict: RememberedVerdict;
+  /** The IP family it was read under (the address field is read by it). */
+  readonly family: 4 | 6;
+  readonly reject: Reject;
+  /** Set when the outcome holds only under this trust store (`untrusted-certificate`). */
+  readonly trust?: CertificateVerifier;
 }
 
-/** One point of the seen tier (kept small: there may be REPLAY_SEEN_MAX_KEYS of them). */
+/** The one authentic ciphertext of a key: decrypted, a trusted certificate, a good signature. */
+export interface AuthenticKnock {
+  readonly digest: string;
+  /** The family `address` was read under. */
+  readonly family: 4 | 6;
+  readonly address: string;
+  readonly timestamp: number;
+  /** Set when a later check its bytes decide failed (`not-granted`). */
+  refused?: Reject;
+}
+
+/** One key of the seen tier (kept small: there may be REPLAY_SEEN_MAX_KEYS of them). */
 export interface SeenPoint extends Expiring {
-  /** Its AES key and IV as one 32-character latin1 string (`seenKeys`); `null`: not a point on the curve. */
+  /** Y of the point that was checked, 32 latin1 characters. */
+  readonly y: string;
+  /** Its AES key and IV as one 32-character latin1 string; `null`: that point is not on the curve. */
   readonly keys: string | null;
-  /** What became of the last few datagrams with it, oldest first (none yet: undefined). */
-  datagrams: RememberedDatagram[] | undefined;
-}
-
-/** A point's remembered keys as `openKnockPacket` takes them. */
-export function seenKeys(keys: string): KnockKeys {
-  const bytes = Buffer.from(keys, 'latin1');
-  return { key: bytes.subarray(0, AES_KEY_LENGTH), iv: bytes.subarray(AES_KEY_LENGTH) };
-}
-
-function packKeys(keys: KnockKeys): string {
-  return Buffer.concat([keys.key, keys.iv]).toString('latin1');
+  authentic: AuthenticKnock | undefined;
+  /** The last few other ciphertexts that failed, oldest first. */
+  rejects: RememberedReject[] | undefined;
 }
 
 interface AcceptedKey extends Expiring {
@@ -96,25 +89,55 @@ export type MarkResult = 'recorded' | 'replayed' | 'full' | 'over-quota';
 const DIGEST_LENGTH = 16;
 const AES_KEY_LENGTH = 16;
 const X_OFFSET = 1; // after the 0x04 prefix (SEC 1 §2.3.3)
-const X_LENGTH = 32;
+const COORDINATE_LENGTH = 32;
+/** P-256's field prime (SEC 2 §2.4.2). */
+const P256_P = BigInt('0xffffffff00000001000000000000000000000000ffffffffffffffffffffffff');
 
-/** The accepted tier's key of a 65-byte SEC 1 point: its X coordinate as a 32-character string. */
-export function ephemeralKeyId(point: Uint8Array): string {
-  return Buffer.from(point.buffer, point.byteOffset + X_OFFSET, Math.min(X_LENGTH, Math.max(0, point.length - X_OFFSET))).toString('latin1');
+function coordinate(point: Uint8Array, offset: number): string {
+  const start = Math.min(point.length, offset);
+  return Buffer.from(point.buffer, point.byteOffset + start, Math.min(COORDINATE_LENGTH, point.length - start)).toString('latin1');
 }
 
-/** The seen tier's key: the whole point as a string. */
-export function ephemeralPointId(point: Uint8Array): string {
-  return Buffer.from(point.buffer, point.byteOffset, point.length).toString('latin1');
+/** The key id of a 65-byte SEC 1 point: its X coordinate as a 32-character string. */
+export function ephemeralKeyId(point: Uint8Array): string {
+  return coordinate(point, X_OFFSET);
+}
+
+/** The Y coordinate of a 65-byte SEC 1 point as a 32-character string. */
+export function ephemeralPointY(point: Uint8Array): string {
+  return coordinate(point, X_OFFSET + COORDINATE_LENGTH);
 }
 
 /**
- * What identifies one exact datagram among those with a point: SHA-256 of all its bytes,
- * the first 128 bits as latin1. An attacker would need a second preimage of a datagram it
- * did not make to have its junk taken for it.
+ * What identifies one ciphertext among those with a key: SHA-256 of it, the first 128 bits
+ * as latin1. The outcome of opening a datagram is fixed by its ciphertext and key (the
+ * header's version and the point's sign do not change it). An attacker would need a second
+ * preimage of a ciphertext it did not make to have its junk taken for it.
  */
-export function datagramDigest(datagram: Uint8Array): string {
-  return createHash('sha256').update(datagram).digest().toString('latin1', 0, DIGEST_LENGTH);
+export function ciphertextDigest(ciphertext: Uint8Array): string {
+  return createHash('sha256').update(ciphertext).digest().toString('latin1', 0, DIGEST_LENGTH);
+}
+
+/**
+ * The AES key and IV of a point whose X is a seen key: the same point, or its mirror
+ * (x, p − y), has them; any other Y is off the curve (a valid X has exactly the two points
+ * ±P), which needs no ECDH to tell. `undefined`: not known without one (the point first seen
+ * with this X was not on the curve, and this is another).
+ */
+export function seenKeysFor(seen: SeenPoint, y: string): KnockKeys | 'off-curve' | undefined {
+  if (seen.keys === null) return y === seen.y ? 'off-curve' : undefined;
+  if (y !== seen.y && !isMirror(y, seen.y)) return 'off-curve';
+  const bytes = Buffer.from(seen.keys, 'latin1');
+  return { key: bytes.subarray(0, AES_KEY_LENGTH), iv: bytes.subarray(AES_KEY_LENGTH) };
+}
+
+function isMirror(a: string, b: string): boolean {
+  const big = (y: string): bigint => BigInt(`0x${Buffer.from(y, 'latin1').toString('hex') || '0'}`);
+  return big(a) + big(b) === P256_P;
+}
+
+function packKeys(keys: KnockKeys): string {
+  return Buffer.concat([keys.key, keys.iv]).toString('latin1');
 }
 
 export class ReplayCache {
@@ -173,40 +196,46 @@ export class ReplayCache {
 
   // ---- the seen tier ----
 
-  /** The seen point `pointId`, marked as used now (so a point in use is forgotten last). */
-  seenPoint(pointId: string, nowMs: number, lifetimeMs: number): SeenPoint | undefined {
-    const point = this.#seen.get(pointId, nowMs);
-    if (point !== undefined) this.#seen.touch(pointId, point, nowMs + lifetimeMs);
+  /** The seen key `keyId`, marked as used now (so a key in use is forgotten last). */
+  seenPoint(keyId: string, nowMs: number, lifetimeMs: number): SeenPoint | undefined {
+    const point = this.#seen.get(keyId, nowMs);
+    if (point !== undefined) this.#seen.touch(keyId, point, nowMs + lifetimeMs);
     return point;
   }
 
-  /** Remembers the keys of a point that just cost an ECDH (`null`: it is not on the curve). */
-  rememberKeys(pointId: string, keys: KnockKeys | null, nowMs: number, lifetimeMs: number): void {
-    this.#seen.set(pointId, { expiresAt: nowMs + lifetimeMs, keys: keys === null ? null : packKeys(keys), datagrams: undefined }, nowMs, true);
+  /**
+   * Remembers the keys of a point that just cost an ECDH (`null`: it is not on the curve).
+   * A point off the curve never replaces a valid one with its X.
+   */
+  rememberKeys(keyId: string, y: string, keys: KnockKeys | null, nowMs: number, lifetimeMs: number): void {
+    if (keys === null && (this.#seen.get(keyId, nowMs)?.keys ?? null) !== null) return;
+    const point: SeenPoint = { expiresAt: nowMs + lifetimeMs, y, keys: keys === null ? null : packKeys(keys), authentic: undefined, rejects: undefined };
+    this.#seen.set(keyId, point, nowMs, true);
   }
 
-  /** The verdict remembered for the datagram `digest` with point `point`. */
-  static verdictOf(point: SeenPoint, digest: string): RememberedVerdict | undefined {
-    for (const d of point.datagrams ?? []) if (d.digest === digest) return d.verdict;
-    return undefined;
+  /** Remembers the authentic ciphertext of a seen key (there is only ever one). */
+  rememberAuthentic(keyId: string, authentic: AuthenticKnock, nowMs: number): void {
+    const point = this.#seen.get(keyId, nowMs);
+    if (point !== undefined && point.keys !== null) point.authentic = authentic;
   }
 
-  /** Remembers what became of a datagram with a seen point (the last few per point). */
-  rememberVerdict(pointId: string, digest: string, verdict: RememberedVerdict, nowMs: number): void {
-    const point = this.#seen.get(pointId, nowMs);
-    if (point === undefined) return;
-    const datagrams = point.datagrams;
-    if (datagrams === undefined) {
-      point.datagrams = [{ digest, verdict }]; // an array of exactly one: most points see one datagram
+  /** Remembers a ciphertext of a seen key that failed a check its bytes decide (the last few per key). */
+  rememberReject(keyId: string, remembered: RememberedReject, nowMs: number): void {
+    const point = this.#seen.get(keyId, nowMs);
+    if (point === undefined || point.keys === null) return;
+    if (point.rejects === undefined) {
+      point.rejects = [remembered]; // an array of exactly one: most keys see one ciphertext
       return;
     }
-    const known = datagrams.find((d) => d.digest === digest);
-    if (known !== undefined) {
-      known.verdict = verdict;
-      return;
-    }
-    if (datagrams.length >= REPLAY_SEEN_DATAGRAMS_PER_KEY) datagrams.shift();
-    datagrams.push({ digest, verdict });
+    const known = point.rejects.findIndex((r) => r.digest === remembered.digest && r.family === remembered.family);
+    if (known >= 0) point.rejects.splice(known, 1);
+    else if (point.rejects.length >= REPLAY_SEEN_DATAGRAMS_PER_KEY) point.rejects.shift();
+    point.rejects.push(remembered);
+  }
+
+  /** The remembered reject of ciphertext `digest` read under `family`, if any. */
+  static rejectOf(point: SeenPoint, digest: string, family: 4 | 6): RememberedReject | undefined {
+    return point.rejects?.find((r) => r.digest === digest && r.family === family);
   }
 
   /** Forgets every seen point (their keys belong to a server key that was replaced). */
