@@ -131,9 +131,13 @@ export function createKnockPipeline(options: KnockPipelineOptions): KnockPipelin
       if (isReject(opened)) return fixed(opened);
 
       const cert = checkCertificate(trust, opened.certificate, nowMs);
-      // Only an untrusted certificate stays untrusted (under this trust store); validity and
-      // revocation change with time and CRLs, and a known certificate's check is cheap.
-      if (isReject(cert)) return cert.code === 'untrusted-certificate' ? fixed(cert, trust) : cert;
+      // Only a certificate that does not chain (or is no P-256 client certificate) stays
+      // refused, under this trust store; validity and revocation change with time and CRLs,
+      // and a certificate whose chain verified is checked again cheaply.
+      if (isReject(cert)) {
+        const refused = reject(cert.code, cert.detail);
+        return cert.lasting ? fixed(refused, trust) : refused;
+      }
 
       const badSignature = checkSignature(opened, cert.publicKey);
       if (badSignature !== undefined) return fixed(badSignature);
