@@ -103,6 +103,7 @@ describe('a copy sent ahead of a genuine knock (issue 9 item 4)', () => {
       ['signature', 'bad-signature', V4],
       ['certificate', 'untrusted-certificate', V4],
       ['mirror', 'address-mismatch', ATTACKER],
+      ['offCurve', 'decrypt-failed', V4],
       ['version', 'address-mismatch', ATTACKER],
       ['genuine', 'address-mismatch', ATTACKER],
     ];

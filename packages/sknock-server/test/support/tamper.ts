@@ -21,6 +21,8 @@ export interface TamperedCopies {
   readonly certificate: Buffer;
   /** The mirror point −P = (x, p − y), same ciphertext: decrypts to the same request. */
   readonly mirror: Buffer;
+  /** The point's last bit flipped: the same X, a point off the curve. */
+  readonly offCurve: Buffer;
   /** Version bytes 1.0.0 → 0.9.9 (older versions are read the same). */
   readonly version: Buffer;
   /** The datagram as it is. */
@@ -50,7 +52,8 @@ export function tamperedCopies(datagram: Uint8Array, certificateLength: number):
   const yAt = datagram.length - 32;
   const y = BigInt(`0x${mirror.subarray(yAt).toString('hex')}`);
   Buffer.from((P - y).toString(16).padStart(64, '0'), 'hex').copy(mirror, yAt);
+  const offCurve = flip(datagram, datagram.length - 1);
   const version = Buffer.from(datagram);
   version.set([0, 9, 9], 1);
-  return { padding, signature, certificate, mirror, version, genuine: Buffer.from(datagram) };
+  return { padding, signature, certificate, mirror, offCurve, version, genuine: Buffer.from(datagram) };
 }
