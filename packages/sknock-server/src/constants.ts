@@ -35,16 +35,16 @@ export const RATE_LIMIT_MAX_SOURCES = 65_536;
  */
 export const REPLAY_MARGIN_SECONDS = 5;
 /**
- * Points that reached the ECDH, verified or not (the seen tier), each with its AES key and
- * IV and the verdicts of its last few datagrams. Anyone can fill it, at the rate the daemon
- * spends ECDHs (about 5,000/s on one core), so it never refuses a datagram that could be
- * accepted; when full, the point used longest ago is forgotten, which only costs its next
- * datagram an ECDH again. About 450 bytes an entry in V8 (the point, its keys, one
- * datagram's verdict): 65,536 entries ≈ 30 MB at most, 13 s of the fastest fresh-point flood
- * (a point still in use stays: the one used longest ago goes first).
+ * Keys that cost an ECDH and whose datagram was refused (the seen tier), each with its AES
+ * key and IV and the verdicts of its last few ciphertexts. Anyone can fill it, at the rate
+ * the daemon spends ECDHs (about 5,000/s on one core), so it never refuses a datagram that
+ * could be accepted; when full, the key used longest ago is forgotten, which only costs its
+ * next datagram an ECDH again. About 400 bytes an entry in V8 (X, Y, keys, one verdict):
+ * 65,536 entries ≈ 26 MB at most, 13 s of the fastest fresh-point flood (a key still in
+ * use stays: the one used longest ago goes first).
  */
 export const REPLAY_SEEN_MAX_KEYS = 65_536;
-/** Datagrams whose verdict is remembered per seen point (an exact duplicate costs no crypto). */
+/** Refused ciphertexts remembered per seen key (an exact copy of one costs no crypto). */
 export const REPLAY_SEEN_DATAGRAMS_PER_KEY = 4;
 /**
  * Keys of accepted knocks (the verified tier): these make later datagrams `replayed-key`.

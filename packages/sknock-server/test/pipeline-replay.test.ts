@@ -225,6 +225,8 @@ describe('repeats cost no ECDH (issue 9 item 4)', () => {
     const { p } = pipeline();
     const now = Date.now();
     assert.equal(code(p.processKnock(makeKnock(f, f.alice), V4, now)), 'accepted');
+    assert.equal(p.replayCache.seenSize, 0, 'an accepted knock needs no seen key: its accepted key refuses every copy');
+    assert.equal(code(p.processKnock(makeKnock(f, f.alice, { address: '10.0.0.1' }), V4, now)), 'address-mismatch');
     assert.equal(p.replayCache.seenSize, 1);
     p.reconfigure({ privateKey: createPrivateKey(f.server.privateKey.export({ format: 'pem', type: 'pkcs8' })) });
     assert.equal(p.replayCache.seenSize, 1);

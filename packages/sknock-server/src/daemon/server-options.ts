@@ -36,7 +36,7 @@ export interface ServerLimits {
   readonly rateLimitPerSecond?: number;
   /** Sources tracked by the rate limiter. */
   readonly rateLimitMaxSources?: number;
-  /** Ephemeral points remembered (with their keys) from every packet that reached the ECDH. */
+  /** Ephemeral keys remembered (with their AES keys) from refused packets that cost an ECDH. */
   readonly replaySeenMax?: number;
   /** Ephemeral keys remembered from accepted knocks. */
   readonly replayVerifiedMax?: number;

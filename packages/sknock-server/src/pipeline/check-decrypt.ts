@@ -9,12 +9,19 @@ import type { KeyAgreement, KnockSource, Reject } from './types.js';
  *
  * `checkKeys` finds the AES key and IV of the datagram's point: remembered in the replay
  * cache's seen tier from an earlier datagram with that key (that point or its mirror), or
- * one ECDH (then remembered, as is a point that is not on the curve). `checkDecrypt` decrypts and frames with them; the
+ * one ECDH (a point that is not on the curve is remembered at once; keys, once the knock
+ * turns out to be refused). `checkDecrypt` decrypts and frames with them; the
  * family of the datagram (IPv4-mapped sources count as IPv4) says how the address field is
  * read. Every decryption failure looks the same (bad point, bad block, bad padding).
  */
 
 const DECRYPT_FAILED = 'knock does not decrypt';
+
+/** The keys of a datagram's point, and whether they just cost an ECDH (and are not remembered yet). */
+export interface PointKeys {
+  readonly keys: KnockKeys;
+  readonly fresh: boolean;
+}
 
 export function checkKeys(
   cache: ReplayCache,
@@ -25,15 +32,15 @@ export function checkKeys(
   agree: KeyAgreement,
   nowMs: number,
   lifetimeMs: number,
-): KnockKeys | Reject {
+): PointKeys | Reject {
   const seen = cache.seenPoint(keyId, nowMs, lifetimeMs);
   const known = seen === undefined ? undefined : seenKeysFor(seen, y);
   if (known === 'off-curve') return reject('decrypt-failed', DECRYPT_FAILED);
-  if (known !== undefined) return known;
+  if (known !== undefined) return { keys: known, fresh: false };
   try {
-    const keys = agree(ephemeralPublicKey, privateKey);
-    cache.rememberKeys(keyId, y, keys, nowMs, lifetimeMs);
-    return keys;
+    // Remembered by the caller only if the knock is then refused: an accepted knock's key
+    // refuses every later datagram with it anyway.
+    return { keys: agree(ephemeralPublicKey, privateKey), fresh: true };
   } catch (err) {
     if (!isSknockProtocolError(err, 'ERR_SKNOCK_DECRYPT_FAILED')) throw err;
     cache.rememberKeys(keyId, y, null, nowMs, lifetimeMs);

@@ -27,7 +27,7 @@ export interface ReplayIds {
   /** Its point's Y. */
   readonly y: string;
   /** `ciphertextDigest`, when its key was seen before (else computed when needed). */
-  readonly digest?: string;
+  readonly digest: string | undefined;
 }
 
 export interface ReplayContext {
@@ -57,10 +57,10 @@ export function checkReplay(
   if (cache.isAccepted(keyId, nowMs)) return REPLAYED;
   const y = ephemeralPointY(ephemeralPublicKey);
   const seen = cache.seenPoint(keyId, nowMs, ReplayCache.lifetimeMs(context.thresholdSeconds));
-  if (seen === undefined) return { keyId, y };
+  if (seen === undefined) return { keyId, y, digest: undefined };
   const keys = seenKeysFor(seen, y);
   if (keys === 'off-curve') return OFF_CURVE;
-  if (keys === undefined) return { keyId, y };
+  if (keys === undefined) return { keyId, y, digest: undefined };
   const digest = ciphertextDigest(ciphertext);
   const { authentic } = seen;
   if (authentic !== undefined) {

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { isSknockProtocolError, knockPacketKeys } from '@sknock/protocol';
+import { isSknockProtocolError, knockPacketKeys, type KnockKeys } from '@sknock/protocol';
 import type { Grant } from '../firewall/backend.js';
 import { checkAddress } from './check-address.js';
 import { checkCertificate } from './check-certificate.js';
@@ -15,7 +15,7 @@ import { openGrant } from './open-grant.js';
 import { SourceRateLimiter } from './rate-limiter.js';
 import { ciphertextDigest, ReplayCache, type AuthenticKnock } from './replay-cache.js';
 import { isReject, reject } from './reject.js';
-import type { KeyAgreement, KnockResult, KnockSource, PipelineDependencies, Reject } from './types.js';
+import type { CertificateVerifier, KeyAgreement, KnockResult, KnockSource, PipelineDependencies, Reject } from './types.js';
 
 /**
  * The knock pipeline: a fixed order of small checks, each in its own file with its own
@@ -78,6 +78,21 @@ function internalError(err: unknown): Reject {
   return reject('internal-error', what);
 }
 
+/**
+ * What steps 3–9 found out that step 2 can use next time, remembered once the knock is
+ * refused (an accepted knock's key refuses every later datagram with it anyway, so the
+ * valid path spends nothing on this).
+ */
+interface Findings {
+  /** Keys that just cost an ECDH. */
+  fresh: KnockKeys | undefined;
+  /** A reject this ciphertext's bytes decide (and the trust store it holds under, if only one). */
+  fixed: Reject | undefined;
+  fixedUnder: CertificateVerifier | undefined;
+  /** Decrypted, a trusted certificate and a good signature: what the request binds. */
+  authentic: Omit<AuthenticKnock, 'digest'> | undefined;
+}
+
 export function createKnockPipeline(options: KnockPipelineOptions): KnockPipeline {
   let deps: PipelineDependencies = {
     settings: options.settings,
@@ -102,32 +117,54 @@ export function createKnockPipeline(options: KnockPipelineOptions): KnockPipelin
         trust: deps.trust,
       });
       if (isReject(ids)) return ids;
-      return { ...ids, datagram, source, ciphertext, ephemeralPublicKey };
+      // Built field by field, one shape for all: a spread of `ids` cost more than the rest of step 2.
+      return { keyId: ids.keyId, y: ids.y, digest: ids.digest, datagram, source, ciphertext, ephemeralPublicKey };
     } catch (err) {
       return internalError(err);
     }
   }
 
   function verify(knock: ScreenedKnock, nowMs: number): KnockResult {
+    const found: Findings = { fresh: undefined, fixed: undefined, fixedUnder: undefined, authentic: undefined };
+    const result = checkKnock(knock, nowMs, found);
+    if (!result.ok) rememberFindings(knock, found, nowMs);
+    return result;
+  }
+
+  function rememberFindings(knock: ScreenedKnock, found: Findings, nowMs: number): void {
+    const { keyId, source } = knock;
+    if (found.fresh !== undefined) {
+      replayCache.rememberKeys(keyId, knock.y, found.fresh, nowMs, ReplayCache.lifetimeMs(deps.settings.timestampThresholdSeconds));
+    }
+    if (found.authentic === undefined && found.fixed === undefined) return;
+    const digest = knock.digest ?? ciphertextDigest(knock.ciphertext);
+    if (found.authentic !== undefined) {
+      // Now no other ciphertext with this key can be genuine, and a copy of this one from
+      // another address, or outside the window, is dropped at step 2.
+      replayCache.rememberAuthentic(keyId, { ...found.authentic, digest }, nowMs);
+    } else if (found.fixed !== undefined) {
+      const trust = found.fixedUnder === undefined ? {} : { trust: found.fixedUnder };
+      replayCache.rememberReject(keyId, { digest, family: source.family, reject: found.fixed, ...trust }, nowMs);
+    }
+  }
+
+  function checkKnock(knock: ScreenedKnock, nowMs: number, found: Findings): KnockResult {
     const { settings, privateKey, trust, opener } = deps;
-    const { source } = knock;
+    const { source, keyId } = knock;
     const thresholdSeconds = settings.timestampThresholdSeconds;
-    const lifetimeMs = ReplayCache.lifetimeMs(thresholdSeconds);
-    const { keyId } = knock;
-    let digest = knock.digest;
-    const digestOf = (): string => (digest ??= ciphertextDigest(knock.ciphertext));
-    /** A reject this ciphertext's bytes decide: remembered, so that step 2 drops it next time. */
-    const fixed = (r: Reject, onlyUnder?: typeof trust): Reject => {
-      replayCache.rememberReject(keyId, { digest: digestOf(), family: source.family, reject: r, ...(onlyUnder === undefined ? {} : { trust: onlyUnder }) }, nowMs);
+    const fixed = (r: Reject, onlyUnder?: CertificateVerifier): Reject => {
+      found.fixed = r;
+      found.fixedUnder = onlyUnder;
       return r;
     };
     try {
       // A copy that passed step 2 while its twin waited in the queue ahead of it.
       if (replayCache.isAccepted(keyId, nowMs)) return replayedKey();
 
-      const keys = checkKeys(replayCache, keyId, knock.y, knock.ephemeralPublicKey, privateKey, keyAgreement, nowMs, lifetimeMs);
-      if (isReject(keys)) return keys;
-      const opened = checkDecrypt(knock.datagram, source, privateKey, keys);
+      const point = checkKeys(replayCache, keyId, knock.y, knock.ephemeralPublicKey, privateKey, keyAgreement, nowMs, ReplayCache.lifetimeMs(thresholdSeconds));
+      if (isReject(point)) return point;
+      if (point.fresh) found.fresh = point.keys;
+      const opened = checkDecrypt(knock.datagram, source, privateKey, point.keys);
       if (isReject(opened)) return fixed(opened);
 
       const cert = checkCertificate(trust, opened.certificate, nowMs);
@@ -141,10 +178,8 @@ export function createKnockPipeline(options: KnockPipelineOptions): KnockPipelin
 
       const badSignature = checkSignature(opened, cert.publicKey);
       if (badSignature !== undefined) return fixed(badSignature);
-      // Authentic: now no other ciphertext with this key can be genuine, and a copy of this one
-      // from another address, or outside the window, is dropped at step 2.
-      const authentic: AuthenticKnock = { digest: digestOf(), family: source.family, address: opened.address, timestamp: opened.timestamp };
-      replayCache.rememberAuthentic(keyId, authentic, nowMs);
+      const authentic = { family: source.family, address: opened.address, timestamp: opened.timestamp, refused: undefined as Reject | undefined };
+      found.authentic = authentic;
 
       const skewSeconds = checkTimestamp(opened.timestamp, nowMs, thresholdSeconds);
       if (isReject(skewSeconds)) return skewSeconds;

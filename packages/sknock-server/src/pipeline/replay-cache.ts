@@ -22,10 +22,11 @@ import type { CertificateVerifier, Reject } from './types.js';
  *   holders of a trusted certificate add to it, each certificate only up to its quota); when
  *   it is full, or a certificate is over its quota, a new knock is refused rather than a
  *   replay let through: an accepted knock always has its key recorded here.
- * - `seen`: every key that reached the ECDH, verified or not, with the point's Y, its AES
- *   key and IV (so a datagram repeating the key costs one AES decryption, not an ECDH), and
- *   what became of its last few ciphertexts (so an exact copy is dropped before any
- *   cryptography). Anyone can fill this tier, so it never refuses a datagram that could
+ * - `seen`: every key that cost an ECDH and whose datagram was refused (an accepted knock
+ *   needs no entry: its accepted key refuses every later copy first), with the point's Y,
+ *   its AES key and IV (so a datagram repeating the key costs one AES decryption, not an
+ *   ECDH), and what became of its last few ciphertexts (so an exact copy is dropped before
+ *   any cryptography). Anyone can fill this tier, so it never refuses a datagram that could
  *   still be accepted. It remembers only outcomes the bytes fix (a ciphertext that does not
  *   decrypt, frame or verify, or asks for a port the certificate does not grant, fails the
  *   same way every time); for an authentic knock, the address and timestamp it binds,
@@ -64,7 +65,7 @@ export interface AuthenticKnock {
   readonly address: string;
   readonly timestamp: number;
   /** Set when a later check its bytes decide failed (`not-granted`). */
-  refused?: Reject;
+  readonly refused: Reject | undefined;
 }
 
 /** One key of the seen tier (kept small: there may be REPLAY_SEEN_MAX_KEYS of them). */
@@ -86,7 +87,6 @@ interface AcceptedKey extends Expiring {
 /** Why `markVerified` did not record a key. */
 export type MarkResult = 'recorded' | 'replayed' | 'full' | 'over-quota';
 
-const DIGEST_LENGTH = 16;
 const AES_KEY_LENGTH = 16;
 const X_OFFSET = 1; // after the 0x04 prefix (SEC 1 §2.3.3)
 const COORDINATE_LENGTH = 32;
@@ -109,13 +109,13 @@ export function ephemeralPointY(point: Uint8Array): string {
 }
 
 /**
- * What identifies one ciphertext among those with a key: SHA-256 of it, the first 128 bits
- * as latin1. The outcome of opening a datagram is fixed by its ciphertext and key (the
- * header's version and the point's sign do not change it). An attacker would need a second
- * preimage of a ciphertext it did not make to have its junk taken for it.
+ * What identifies one ciphertext among those with a key: its SHA-256 as a 32-character
+ * latin1 ('binary') string. The outcome of opening a datagram is fixed by its ciphertext
+ * and key (the header's version and the point's sign do not change it). An attacker would
+ * need a second preimage of a ciphertext it did not make to have its junk taken for it.
  */
 export function ciphertextDigest(ciphertext: Uint8Array): string {
-  return createHash('sha256').update(ciphertext).digest().toString('latin1', 0, DIGEST_LENGTH);
+  return createHash('sha256').update(ciphertext).digest('binary');
 }
 
 /**
@@ -137,7 +137,7 @@ function isMirror(a: string, b: string): boolean {
 }
 
 function packKeys(keys: KnockKeys): string {
-  return Buffer.concat([keys.key, keys.iv]).toString('latin1');
+  return keys.key.toString('latin1') + keys.iv.toString('latin1');
 }
 
 export class ReplayCache {
