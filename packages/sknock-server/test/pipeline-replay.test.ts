@@ -185,10 +185,13 @@ describe('repeats cost no ECDH (issue 9 item 4)', () => {
     assert.equal(ecdh(), 1);
     assert.equal(certificateChecks(), 1);
     assert.equal(p.replayCache.verifiedSize, 0);
-    // The key now belongs to an authentic knock: any other ciphertext with it is refused at once.
+    // The key now belongs to an authentic knock: any datagram with it is refused at once, by
+    // what that knock binds (another source address), or as another ciphertext with its key.
     const copies = tamperedCopies(captured, f.alice.certificate.length);
-    for (const copy of [copies.padding, copies.signature, copies.certificate]) {
-      for (let i = 0; i < 100; i++) assert.equal(code(p.processKnock(copy, spoofed(i), now)), 'replayed-key');
+    const own: KnockSource = { address: '127.0.0.9', family: 4, port: 2 };
+    for (const copy of [copies.padding, copies.signature, copies.certificate, copies.offCurve]) {
+      for (let i = 0; i < 100; i++) assert.equal(code(p.processKnock(copy, spoofed(i), now)), copy === copies.offCurve ? 'decrypt-failed' : 'address-mismatch');
+      assert.equal(code(p.processKnock(copy, own, now)), copy === copies.offCurve ? 'decrypt-failed' : 'replayed-key');
     }
     assert.equal(code(p.processKnock(copies.mirror, spoofed(1), now)), 'address-mismatch', 'the same ciphertext with the mirror point');
     assert.deepEqual([ecdh(), certificateChecks()], [1, 1]);

@@ -1,20 +1,22 @@
-import { checkAddress } from './check-address.js';
+import { addressMismatch } from './check-address.js';
 import { checkTimestamp } from './check-timestamp.js';
-import { ciphertextDigest, ephemeralKeyId, ephemeralPointY, ReplayCache, seenKeysFor, type MarkResult } from './replay-cache.js';
+import { ciphertextDigest, ephemeralKeyId, ephemeralPointY, matchPoint, ReplayCache, type MarkResult } from './replay-cache.js';
 import { isReject, reject } from './reject.js';
 import type { CertificateVerifier, KnockSource, Reject } from './types.js';
 
 /**
  * The replay cache's two checks (src/pipeline/replay-cache.ts).
  *
- * Step 2b, `checkReplay`, before any cryptography. A datagram is a replay when its key
- * belongs to a knock already accepted inside the window, or to an authentic knock whose
- * ciphertext it does not carry. A datagram with a key seen before is also dropped when its
- * ciphertext failed before in a way its bytes decide (it would fail the same way again), when
- * it is the authentic knock binding another address or out of the time window, or when its
- * point is off the curve. Anything else goes on, to be decrypted with the key's remembered
- * AES key. So a copy raced in ahead of a genuine knock costs the genuine one nothing, and a
- * flood repeating one datagram or one key costs no ECDH.
+ * Step 2b, `checkReplay`, before any cryptography (and again when the datagram leaves the
+ * work queue, as copies ahead of it may have taught the cache something). A datagram is a
+ * replay when its key belongs to a knock already accepted inside the window, or to an
+ * authentic knock whose ciphertext it does not carry. A datagram with a key seen before is
+ * also dropped when the key's authentic knock binds another address or is out of the time
+ * window (whichever ciphertext it carries), when its ciphertext failed before in a way its
+ * bytes decide (it would fail the same way again), or when its point is off the curve.
+ * Anything else goes on, to be decrypted with the key's remembered AES key. So a copy raced
+ * in ahead of a genuine knock costs the genuine one nothing, and a flood repeating one
+ * datagram or one key costs no ECDH.
  *
  * Step 9a, `recordAcceptedKey`, just before the grant is opened: the key is recorded, or the
  * knock is refused. Nothing is accepted whose key is not recorded.
@@ -40,11 +42,6 @@ const REPLAYED = reject('replayed-key', 'ephemeral key of a knock already accept
 const FORGED = reject('replayed-key', 'ephemeral key of an authentic knock, with another ciphertext');
 const OFF_CURVE = reject('decrypt-failed', 'knock does not decrypt (a point seen before)');
 
-/** The reject of a datagram found in the accepted tier (a copy that waited in the queue, too). */
-export function replayedKey(): Reject {
-  return REPLAYED;
-}
-
 export function checkReplay(
   cache: ReplayCache,
   ciphertext: Uint8Array,
@@ -58,22 +55,23 @@ export function checkReplay(
   const y = ephemeralPointY(ephemeralPublicKey);
   const seen = cache.seenPoint(keyId, nowMs, ReplayCache.lifetimeMs(context.thresholdSeconds));
   if (seen === undefined) return { keyId, y, digest: undefined };
-  const keys = seenKeysFor(seen, y);
-  if (keys === 'off-curve') return OFF_CURVE;
-  if (keys === undefined) return { keyId, y, digest: undefined };
-  const digest = ciphertextDigest(ciphertext);
+  const match = matchPoint(seen, y);
+  if (match === 'off-curve' || (match === 'same' && seen.keys === null)) return OFF_CURVE;
+  if (match === undefined) return { keyId, y, digest: undefined };
   const { authentic } = seen;
   if (authentic !== undefined) {
-    if (digest !== authentic.digest) return FORGED;
+    // The key's one authentic knock is refused by what it binds, whether this datagram is
+    // that knock or another ciphertext with its key: no digest needed to drop it.
     if (authentic.refused !== undefined) return again(authentic.refused);
     if (authentic.family === source.family) {
       const stale = checkTimestamp(authentic.timestamp, nowMs, context.thresholdSeconds);
       if (isReject(stale)) return stale;
-      const mismatch = checkAddress(authentic.address, source);
-      if (mismatch !== undefined) return mismatch;
+      if (authentic.address !== source.address) return addressMismatch(authentic.address, source);
     }
-    return { keyId, y, digest };
+    const digest = ciphertextDigest(ciphertext);
+    return digest === authentic.digest ? { keyId, y, digest } : FORGED;
   }
+  const digest = ciphertextDigest(ciphertext);
   const failed = ReplayCache.rejectOf(seen, digest, source.family);
   if (failed !== undefined && (failed.trust === undefined || failed.trust === context.trust)) return again(failed.reject);
   return { keyId, y, digest };

@@ -1,12 +1,12 @@
 import { createHash } from 'node:crypto';
-import { isSknockProtocolError, knockPacketKeys, type KnockKeys } from '@sknock/protocol';
+import { canonicalIpAddress, isSknockProtocolError, knockPacketKeys, type KnockKeys } from '@sknock/protocol';
 import type { Grant } from '../firewall/backend.js';
 import { checkAddress } from './check-address.js';
 import { checkCertificate } from './check-certificate.js';
 import { checkDecrypt, checkKeys } from './check-decrypt.js';
 import { checkGrant } from './check-grant.js';
 import { checkRateLimit } from './check-rate-limit.js';
-import { checkReplay, recordAcceptedKey, replayedKey, type ReplayIds } from './check-replay.js';
+import { checkReplay, recordAcceptedKey, type ReplayIds } from './check-replay.js';
 import { checkSignature } from './check-signature.js';
 import { checkSize } from './check-size.js';
 import { checkTimestamp } from './check-timestamp.js';
@@ -25,7 +25,8 @@ import type { CertificateVerifier, KeyAgreement, KnockResult, KnockSource, Pipel
  *  1. size, magic, version          check-size.ts        too-short too-long bad-magic bad-version bad-length
  *  2. rate limit, keys seen          check-rate-limit.ts  rate-limited
  *                                    check-replay.ts      replayed-key (and a remembered verdict)
- *  3. keys of the point, decrypt     check-decrypt.ts     decrypt-failed malformed-request
+ *  3. step 2b again, keys, decrypt   check-replay.ts      (as step 2b)
+ *                                    check-decrypt.ts     decrypt-failed malformed-request
  *  4. certificate                    check-certificate.ts untrusted-certificate not-yet-valid expired revoked no-crl
  *  5. signature                      check-signature.ts   bad-signature
  *  6. timestamp window               check-timestamp.ts   stale-timestamp
@@ -86,6 +87,8 @@ function internalError(err: unknown): Reject {
 interface Findings {
   /** Keys that just cost an ECDH. */
   fresh: KnockKeys | undefined;
+  /** `ciphertextDigest`, if step 2 computed it. */
+  digest: string | undefined;
   /** A reject this ciphertext's bytes decide (and the trust store it holds under, if only one). */
   fixed: Reject | undefined;
   fixedUnder: CertificateVerifier | undefined;
@@ -125,9 +128,14 @@ export function createKnockPipeline(options: KnockPipelineOptions): KnockPipelin
   }
 
   function verify(knock: ScreenedKnock, nowMs: number): KnockResult {
-    const found: Findings = { fresh: undefined, fixed: undefined, fixedUnder: undefined, authentic: undefined };
+    const found: Findings = { fresh: undefined, digest: undefined, fixed: undefined, fixedUnder: undefined, authentic: undefined };
     const result = checkKnock(knock, nowMs, found);
-    if (!result.ok) rememberFindings(knock, found, nowMs);
+    if (result.ok) return result;
+    try {
+      rememberFindings(knock, found, nowMs);
+    } catch (err) {
+      return internalError(err);
+    }
     return result;
   }
 
@@ -137,11 +145,12 @@ export function createKnockPipeline(options: KnockPipelineOptions): KnockPipelin
       replayCache.rememberKeys(keyId, knock.y, found.fresh, nowMs, ReplayCache.lifetimeMs(deps.settings.timestampThresholdSeconds));
     }
     if (found.authentic === undefined && found.fixed === undefined) return;
-    const digest = knock.digest ?? ciphertextDigest(knock.ciphertext);
+    const digest = found.digest ?? knock.digest ?? ciphertextDigest(knock.ciphertext);
     if (found.authentic !== undefined) {
       // Now no other ciphertext with this key can be genuine, and a copy of this one from
       // another address, or outside the window, is dropped at step 2.
-      replayCache.rememberAuthentic(keyId, { ...found.authentic, digest }, nowMs);
+      const address = canonicalIpAddress(found.authentic.address); // already canonical: a safety net, once
+      replayCache.rememberAuthentic(keyId, { ...found.authentic, address, digest }, nowMs);
     } else if (found.fixed !== undefined) {
       const trust = found.fixedUnder === undefined ? {} : { trust: found.fixedUnder };
       replayCache.rememberReject(keyId, { digest, family: source.family, reject: found.fixed, ...trust }, nowMs);
@@ -158,8 +167,11 @@ export function createKnockPipeline(options: KnockPipelineOptions): KnockPipelin
       return r;
     };
     try {
-      // A copy that passed step 2 while its twin waited in the queue ahead of it.
-      if (replayCache.isAccepted(keyId, nowMs)) return replayedKey();
+      // Step 2b again: while this datagram waited in the queue, a copy ahead of it may have
+      // been accepted, or have taught the seen tier what this one would come to (cheap).
+      const again = checkReplay(replayCache, knock.ciphertext, knock.ephemeralPublicKey, source, nowMs, { thresholdSeconds, trust });
+      if (isReject(again)) return again;
+      if (again.digest !== undefined) found.digest = again.digest;
 
       const point = checkKeys(replayCache, keyId, knock.y, knock.ephemeralPublicKey, privateKey, keyAgreement, nowMs, ReplayCache.lifetimeMs(thresholdSeconds));
       if (isReject(point)) return point;

@@ -62,6 +62,7 @@ export interface AuthenticKnock {
   readonly digest: string;
   /** The family `address` was read under. */
   readonly family: 4 | 6;
+  /** The address it binds, canonical (RFC 5952), compared as it is with a source's. */
   readonly address: string;
   readonly timestamp: number;
   /** Set when a later check its bytes decide failed (`not-granted`). */
@@ -125,10 +126,20 @@ export function ciphertextDigest(ciphertext: Uint8Array): string {
  * with this X was not on the curve, and this is another).
  */
 export function seenKeysFor(seen: SeenPoint, y: string): KnockKeys | 'off-curve' | undefined {
-  if (seen.keys === null) return y === seen.y ? 'off-curve' : undefined;
-  if (y !== seen.y && !isMirror(y, seen.y)) return 'off-curve';
+  const match = matchPoint(seen, y);
+  if (match !== 'same' || seen.keys === null) return match === 'same' ? 'off-curve' : match;
   const bytes = Buffer.from(seen.keys, 'latin1');
   return { key: bytes.subarray(0, AES_KEY_LENGTH), iv: bytes.subarray(AES_KEY_LENGTH) };
+}
+
+/**
+ * How a point with a seen key's X stands to the point seen: `same` (that point or its
+ * mirror: the same key; for a point seen off the curve, that very point again),
+ * `off-curve`, or `undefined` (not known without an ECDH).
+ */
+export function matchPoint(seen: SeenPoint, y: string): 'same' | 'off-curve' | undefined {
+  if (seen.keys === null) return y === seen.y ? 'same' : undefined;
+  return y === seen.y || isMirror(y, seen.y) ? 'same' : 'off-curve';
 }
 
 function isMirror(a: string, b: string): boolean {
@@ -196,10 +207,13 @@ export class ReplayCache {
 
   // ---- the seen tier ----
 
-  /** The seen key `keyId`, marked as used now (so a key in use is forgotten last). */
+  /**
+   * The seen key `keyId`, marked as used now (so a key in use is forgotten last; moved only
+   * once half its lifetime is gone, so that a flood repeating it costs no map update each).
+   */
   seenPoint(keyId: string, nowMs: number, lifetimeMs: number): SeenPoint | undefined {
     const point = this.#seen.get(keyId, nowMs);
-    if (point !== undefined) this.#seen.touch(keyId, point, nowMs + lifetimeMs);
+    if (point !== undefined && point.expiresAt - nowMs < lifetimeMs / 2) this.#seen.touch(keyId, point, nowMs + lifetimeMs);
     return point;
   }
 
