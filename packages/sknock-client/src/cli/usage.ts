@@ -58,7 +58,7 @@ Options:
   --version                the version
 
 Exit status: 0 port open (or knock sent with --no-verify), 1 not opened or failed,
-2 bad usage, 130 interrupted.`;
+2 bad usage, 130 interrupted, 141 its output was closed by its reader.`;
 
 export const KNOCK_USAGE = `Usage: sknock knock <host> -p <port> [options]
 
@@ -72,7 +72,7 @@ Output:
   --dry-run --output FILE  write the knock datagram to FILE ('-': stdout) instead of sending it
 
 Exit status: 0 port open (or knock sent, --no-verify/--udp/--dry-run), 1 not opened
-or failed, 2 bad usage, 130 interrupted.`;
+or failed, 2 bad usage, 130 interrupted, 141 its output was closed by its reader.`;
 
 export const CONNECT_USAGE = `Usage: sknock connect <host> <port> [options]
 
@@ -83,7 +83,8 @@ when the server closes its side.
 
 ${KNOCK_OPTIONS}
 
-Exit status: 0 connection closed by the server, 1 not opened or failed, 2 bad usage.`;
+Exit status: 0 connection closed by the server, 1 not opened or failed, 2 bad usage,
+141 stdout was closed by its reader (the connection is closed then).`;
 
 export const CSR_USAGE = `Usage: sknock csr --name NAME [--out-key FILE] [--out-csr FILE] [--force] [--json]
 
@@ -94,4 +95,7 @@ request (PEM) with subject CN=NAME, for your sKnock CA (sknock-ca sign-csr).
   --out-key FILE           where the key goes (default: NAME.key)
   --out-csr FILE           where the request goes (default: NAME.csr; '-': stdout)
   --force                  overwrite existing files
-  --json                   print the result as JSON`;
+  --json                   print the result as JSON
+
+Exit status: 0 written, 1 failed, 2 bad usage, 141 its output was closed by its reader
+(the files are written all the same).`;
