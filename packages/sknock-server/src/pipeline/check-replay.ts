@@ -50,9 +50,20 @@ export function checkReplay(
   nowMs: number,
   context: ReplayContext,
 ): ReplayIds | Reject {
-  const keyId = ephemeralKeyId(ephemeralPublicKey);
+  return checkReplayOf(cache, ephemeralKeyId(ephemeralPublicKey), ephemeralPointY(ephemeralPublicKey), ciphertext, source, nowMs, context);
+}
+
+/** `checkReplay` for a datagram whose key id and Y are known (step 2b run again). */
+export function checkReplayOf(
+  cache: ReplayCache,
+  keyId: string,
+  y: string,
+  ciphertext: Uint8Array,
+  source: KnockSource,
+  nowMs: number,
+  context: ReplayContext,
+): ReplayIds | Reject {
   if (cache.isAccepted(keyId, nowMs)) return REPLAYED;
-  const y = ephemeralPointY(ephemeralPublicKey);
   const seen = cache.seenPoint(keyId, nowMs, ReplayCache.lifetimeMs(context.thresholdSeconds));
   if (seen === undefined) return { keyId, y, digest: undefined };
   const match = matchPoint(seen, y);

@@ -6,7 +6,7 @@ import { checkCertificate } from './check-certificate.js';
 import { checkDecrypt, checkKeys } from './check-decrypt.js';
 import { checkGrant } from './check-grant.js';
 import { checkRateLimit } from './check-rate-limit.js';
-import { checkReplay, recordAcceptedKey, type ReplayIds } from './check-replay.js';
+import { checkReplay, checkReplayOf, recordAcceptedKey, type ReplayIds } from './check-replay.js';
 import { checkSignature } from './check-signature.js';
 import { checkSize } from './check-size.js';
 import { checkTimestamp } from './check-timestamp.js';
@@ -169,7 +169,7 @@ export function createKnockPipeline(options: KnockPipelineOptions): KnockPipelin
     try {
       // Step 2b again: while this datagram waited in the queue, a copy ahead of it may have
       // been accepted, or have taught the seen tier what this one would come to (cheap).
-      const again = checkReplay(replayCache, knock.ciphertext, knock.ephemeralPublicKey, source, nowMs, { thresholdSeconds, trust });
+      const again = checkReplayOf(replayCache, keyId, knock.y, knock.ciphertext, source, nowMs, { thresholdSeconds, trust });
       if (isReject(again)) return again;
       if (again.digest !== undefined) found.digest = again.digest;
 
