@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { canonicalIpAddress, isSknockProtocolError, knockPacketKeys, type KnockKeys } from '@sknock/protocol';
+import { canonicalIpAddress, isSknockProtocolError, knockPacketKeys, type KnockKeys, type OpenedKnock } from '@sknock/protocol';
 import type { Grant } from '../firewall/backend.js';
 import { checkAddress } from './check-address.js';
 import { checkCertificate } from './check-certificate.js';
@@ -13,7 +13,7 @@ import { checkTimestamp } from './check-timestamp.js';
 import { GrantsCache } from './grants-cache.js';
 import { openGrant } from './open-grant.js';
 import { SourceRateLimiter } from './rate-limiter.js';
-import { ciphertextDigest, ReplayCache, type AuthenticKnock } from './replay-cache.js';
+import { ciphertextDigest, ReplayCache } from './replay-cache.js';
 import { isReject, reject } from './reject.js';
 import type { CertificateVerifier, KeyAgreement, KnockResult, KnockSource, PipelineDependencies, Reject } from './types.js';
 
@@ -92,8 +92,17 @@ interface Findings {
   /** A reject this ciphertext's bytes decide (and the trust store it holds under, if only one). */
   fixed: Reject | undefined;
   fixedUnder: CertificateVerifier | undefined;
-  /** Decrypted, a trusted certificate and a good signature: what the request binds. */
-  authentic: Omit<AuthenticKnock, 'digest'> | undefined;
+  /** Decrypted, a trusted certificate and a good signature: the request (what it binds). */
+  authentic: OpenedKnock | undefined;
+  /** A later check of an authentic knock that its bytes decide (`not-granted`). */
+  authenticRefused: Reject | undefined;
+}
+
+/** Notes a reject this ciphertext's bytes decide (under `onlyUnder`, if it holds only there). */
+function fixed(found: Findings, r: Reject, onlyUnder?: CertificateVerifier): Reject {
+  found.fixed = r;
+  found.fixedUnder = onlyUnder;
+  return r;
 }
 
 export function createKnockPipeline(options: KnockPipelineOptions): KnockPipeline {
@@ -128,7 +137,7 @@ export function createKnockPipeline(options: KnockPipelineOptions): KnockPipelin
   }
 
   function verify(knock: ScreenedKnock, nowMs: number): KnockResult {
-    const found: Findings = { fresh: undefined, digest: undefined, fixed: undefined, fixedUnder: undefined, authentic: undefined };
+    const found: Findings = { fresh: undefined, digest: undefined, fixed: undefined, fixedUnder: undefined, authentic: undefined, authenticRefused: undefined };
     const result = checkKnock(knock, nowMs, found);
     if (result.ok) return result;
     try {
@@ -146,11 +155,13 @@ export function createKnockPipeline(options: KnockPipelineOptions): KnockPipelin
     }
     if (found.authentic === undefined && found.fixed === undefined) return;
     const digest = found.digest ?? knock.digest ?? ciphertextDigest(knock.ciphertext);
-    if (found.authentic !== undefined) {
+    const opened = found.authentic;
+    if (opened !== undefined) {
       // Now no other ciphertext with this key can be genuine, and a copy of this one from
       // another address, or outside the window, is dropped at step 2.
-      const address = canonicalIpAddress(found.authentic.address); // already canonical: a safety net, once
-      replayCache.rememberAuthentic(keyId, { ...found.authentic, address, digest }, nowMs);
+      const address = canonicalIpAddress(opened.address); // already canonical: a safety net, once
+      const authentic = { digest, family: source.family, address, timestamp: opened.timestamp, refused: found.authenticRefused };
+      replayCache.rememberAuthentic(keyId, authentic, nowMs);
     } else if (found.fixed !== undefined) {
       const trust = found.fixedUnder === undefined ? {} : { trust: found.fixedUnder };
       replayCache.rememberReject(keyId, { digest, family: source.family, reject: found.fixed, ...trust }, nowMs);
@@ -161,11 +172,6 @@ export function createKnockPipeline(options: KnockPipelineOptions): KnockPipelin
     const { settings, privateKey, trust, opener } = deps;
     const { source, keyId } = knock;
     const thresholdSeconds = settings.timestampThresholdSeconds;
-    const fixed = (r: Reject, onlyUnder?: CertificateVerifier): Reject => {
-      found.fixed = r;
-      found.fixedUnder = onlyUnder;
-      return r;
-    };
     try {
       // Step 2b again: while this datagram waited in the queue, a copy ahead of it may have
       // been accepted, or have taught the seen tier what this one would come to (cheap).
@@ -177,7 +183,7 @@ export function createKnockPipeline(options: KnockPipelineOptions): KnockPipelin
       if (isReject(point)) return point;
       if (point.fresh) found.fresh = point.keys;
       const opened = checkDecrypt(knock.datagram, source, privateKey, point.keys);
-      if (isReject(opened)) return fixed(opened);
+      if (isReject(opened)) return fixed(found, opened);
 
       const cert = checkCertificate(trust, opened.certificate, nowMs);
       // Only a certificate that does not chain (or is no P-256 client certificate) stays
@@ -185,13 +191,12 @@ export function createKnockPipeline(options: KnockPipelineOptions): KnockPipelin
       // and a certificate whose chain verified is checked again cheaply.
       if (isReject(cert)) {
         const refused = reject(cert.code, cert.detail);
-        return cert.lasting ? fixed(refused, trust) : refused;
+        return cert.lasting ? fixed(found, refused, trust) : refused;
       }
 
       const badSignature = checkSignature(opened, cert.publicKey);
-      if (badSignature !== undefined) return fixed(badSignature);
-      const authentic = { family: source.family, address: opened.address, timestamp: opened.timestamp, refused: undefined as Reject | undefined };
-      found.authentic = authentic;
+      if (badSignature !== undefined) return fixed(found, badSignature);
+      found.authentic = opened;
 
       const skewSeconds = checkTimestamp(opened.timestamp, nowMs, thresholdSeconds);
       if (isReject(skewSeconds)) return skewSeconds;
@@ -199,7 +204,7 @@ export function createKnockPipeline(options: KnockPipelineOptions): KnockPipelin
       const certificateHash = cert.certificateId ?? createHash('sha256').update(opened.certificate).digest('base64');
       const notGranted = checkGrant(grantsCache, certificateHash, opened.certificate, opened.protocol, opened.port);
       if (notGranted !== undefined) {
-        authentic.refused = notGranted;
+        found.authenticRefused = notGranted;
         return notGranted;
       }
 
