@@ -311,7 +311,11 @@ export class SknockServer extends EventEmitter<ServerEvents> {
         trust,
         opener: keeper,
         rateLimiter: new SourceRateLimiter({ burst: limits.rateLimitBurst, perSecond: limits.rateLimitPerSecond, maxSources: limits.rateLimitMaxSources }),
-        replayCache: new ReplayCache({ maxSeen: limits.replaySeenMax, maxVerified: limits.replayVerifiedMax }),
+        replayCache: new ReplayCache({
+          maxSeen: limits.replaySeenMax,
+          maxVerified: limits.replayVerifiedMax,
+          maxVerifiedPerCertificate: limits.replayVerifiedPerCertificateMax,
+        }),
       });
       this.#rejectLog = new RejectLog({
         logger: log,
