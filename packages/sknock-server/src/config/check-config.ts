@@ -2,7 +2,7 @@ import { X509Certificate } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { FRAME_OVERHEAD_IPV6, isSknockProtocolError, loadCredentials, readCertificates } from '@sknock/protocol';
 import { parseCrl } from '../crl/parse-crl.js';
-import { firewallAccessProblems, firewallDryRunProblems } from '../firewall/access.js';
+import { findProgram, firewallAccessProblems, firewallDryRunProblems } from '../firewall/access.js';
 import { firewallPolicyWarnings } from './firewall-warnings.js';
 import { findCrlSigner } from '../crl/verify-crl.js';
 import { readConfigFileDetailed } from './load-config.js';
@@ -120,6 +120,17 @@ export async function checkConfig(path: string, options: CheckConfigOptions = {}
 /** `--firewall`: what stops this process from driving the back end, before anything is changed. */
 async function firewallProblems(config: ServerConfig, netns: string | undefined): Promise<string[]> {
   const name = config.firewallBackend;
+  if (name === 'exec') {
+    const commands: Array<[string, readonly string[] | undefined]> = [
+      ['execOpenCommand', config.execOpenCommand],
+      ['execCloseCommand', config.execCloseCommand],
+      ['execSetupCommand', config.execSetupCommand],
+      ['execTeardownCommand', config.execTeardownCommand],
+    ];
+    return commands
+      .filter(([, argv]) => argv !== undefined && findProgram(argv[0] as string) === undefined)
+      .map(([key, argv]) => `${key}: the program ${(argv as readonly string[])[0]} is not installed, not executable or not on PATH`);
+  }
   const access = firewallAccessProblems(name);
   if (access.length > 0) return access;
   return firewallDryRunProblems(

@@ -44,4 +44,7 @@ export const RANGE_PORT = [1, 65_535] as const;
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 export const FIREWALL_POLICIES = ['none', 'reject', 'drop'] as const;
-export const FIREWALL_BACKENDS = ['nftables', 'iptables', 'memory'] as const;
+export const FIREWALL_BACKENDS = ['nftables', 'iptables', 'exec', 'memory'] as const;
+/** execCommandTimeoutSeconds: as long as the other back ends give one firewall command. */
+export const DEFAULT_EXEC_COMMAND_TIMEOUT_SECONDS = 10;
+export const RANGE_EXEC_COMMAND_TIMEOUT = [1, 300] as const;

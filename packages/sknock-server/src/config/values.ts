@@ -1,5 +1,6 @@
 import { isIP } from 'node:net';
 import type { PortSpec } from '../firewall/backend.js';
+import { parseExecCommand, type ExecCommand, type ExecCommandKind } from '../firewall/exec.js';
 
 /**
  * Value readers shared by `config.ini` (text) and the library options (typed values, or text).
@@ -130,4 +131,19 @@ function readPortSpec(item: unknown): PortSpec {
     }
   }
   throw new ValueProblem('must list entries tcp/N or udp/N (or { protocol, port } objects) with N from 1 to 65535');
+}
+
+/**
+ * A command of the exec back end: words split at blanks, '…' and "…" grouping, placeholders
+ * checked for `kind` (see firewall/exec.ts); empty text means "not set".
+ */
+export function execCommand(kind: ExecCommandKind): ValueReader<ExecCommand> {
+  return (raw) => {
+    if (raw === '') return undefined;
+    try {
+      return parseExecCommand(raw, kind, 'it');
+    } catch (err) {
+      throw new ValueProblem(`is not a usable command: ${(err as Error).message.replace(/^it /, '')}`);
+    }
+  };
 }

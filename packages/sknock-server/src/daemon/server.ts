@@ -367,6 +367,16 @@ export class SknockServer extends EventEmitter<ServerEvents> {
       if (chosen === 'iptables') {
         return createFirewallBackend('iptables', { onError: (err) => log.error({ error: err.message }, 'firewall error') });
       }
+      if (chosen === 'exec') {
+        return createFirewallBackend('exec', {
+          open: config.execOpenCommand ?? [],
+          close: config.execCloseCommand ?? [],
+          ...(config.execSetupCommand ? { setup: config.execSetupCommand } : {}),
+          ...(config.execTeardownCommand ? { teardown: config.execTeardownCommand } : {}),
+          commandTimeoutMs: config.execCommandTimeoutSeconds * 1000,
+          onError: (err) => log.error({ error: err.message, command: err.command, stderr: err.stderr }, 'firewall error'),
+        });
+      }
       if (chosen === 'nftables') {
         // The nft -i session ended between batches (the next one starts another) or could not start (nft -f - per batch).
         return createFirewallBackend('nftables', { onError: (err) => log.warn({ error: err.message }, 'nft session') });
