@@ -61,8 +61,8 @@ export const CONFIG_KEY_SPECS: readonly ConfigKeySpec[] = Object.freeze([
   {
     key: 'CRL_UPDATE_INTERVAL_IN_MINUTES', option: 'crlUpdateIntervalMinutes', original: true,
     default: String(d.DEFAULT_CRL_UPDATE_INTERVAL_MINUTES), defaultValue: d.DEFAULT_CRL_UPDATE_INTERVAL_MINUTES,
-    description: `How often crlUrl is fetched, in minutes (${crlLo}–${crlHi}).`,
-    read: v.integer(crlLo, crlHi),
+    description: `How often crlUrl is fetched, in minutes (${crlLo}–${crlHi}; fractions such as 0.5 allowed).`,
+    read: v.decimal(crlLo, crlHi),
   },
   {
     key: 'SIGNATURE_SIZE', option: 'signatureSize', original: true,

@@ -35,6 +35,18 @@ export function integer(min: number, max: number): ValueReader<number> {
   };
 }
 
+/** A decimal number (`0.5`, `30`) from `min` to `max`. */
+export function decimal(min: number, max: number): ValueReader<number> {
+  return (raw) => {
+    let n: number;
+    if (typeof raw === 'number') n = raw;
+    else if (typeof raw === 'string' && /^\+?(\d+(\.\d*)?|\.\d+)$/.test(raw)) n = Number(raw);
+    else throw new ValueProblem(`must be a number from ${min} to ${max} (fractions such as 0.5 allowed)`);
+    if (!Number.isFinite(n) || n < min || n > max) throw new ValueProblem(`must be a number from ${min} to ${max} (fractions such as 0.5 allowed)`);
+    return n;
+  };
+}
+
 const TRUE_WORDS = new Set(['true', 'yes', 'on', '1']);
 const FALSE_WORDS = new Set(['false', 'no', 'off', '0']);
 
