@@ -17,6 +17,10 @@ import { ExecFirewallBackend, expandCommand, parseExecCommand, placeholderValues
 import { SknockFirewallError } from '../src/firewall/errors.js';
 import type { FirewallSetup, Grant } from '../src/firewall/backend.js';
 import { netns, type Topology } from './support/netns-harness.js';
+import { createServer } from '../src/daemon/server.js';
+import type { GrantEvent } from '../src/daemon/grant-keeper.js';
+import { knockFixtures, makeKnock } from './support/knock-fixtures.js';
+import { nextEvent, sendOnce } from './support/udp.js';
 
 const SETUP: FirewallSetup = { policy: 'none', emergencyAccessPorts: [], knockPort: 62201, anyPortKnocks: false, minKnockDatagramLength: 700 };
 const G4: Grant = { address: '192.0.2.7', family: 4, protocol: 'tcp', port: 2000 };
@@ -195,6 +199,47 @@ describe('exec config keys', () => {
       () => resolveServerConfig({ firewallBackend: 'exec', firewallPolicy: 'none', anyPortKnocks: false, execOpenCommand: '/bin/x {ip}', execCloseCommand: '/bin/x', credentials: { privateKey: {}, certificate: new Uint8Array(), caCertificates: [] } as never }),
       /bad value for execOpenCommand: '\/bin\/x \{ip\}' is not a usable command: has the unknown placeholder \{ip\}/,
     );
+  });
+});
+
+describe('the daemon with firewallBackend = exec (config keys to commands)', () => {
+  it('a knock runs execOpenCommand with its grant, stop runs execCloseCommand and execTeardownCommand', async () => {
+    const f = await knockFixtures();
+    const dir = mkdtempSync(join(tmpdir(), 'sknock-exec-daemon-'));
+    try {
+      const log = join(dir, 'log');
+      const script = join(dir, 'record');
+      writeFileSync(script, `#!/bin/sh\necho "$*" >> ${log}\n`, { mode: 0o755 });
+      writeFileSync(join(dir, 'crl.der'), f.crl);
+      const server = createServer({
+        credentials: f.server,
+        config: {
+          listenAddress: '127.0.0.1',
+          firewallBackend: 'exec',
+          firewallPolicy: 'none',
+          anyPortKnocks: false,
+          crlFile: join(dir, 'crl.der'),
+          execSetupCommand: `${script} setup`,
+          execOpenCommand: `${script} open {address} {protocol} {port} {seconds}`,
+          execCloseCommand: `${script} close {cidr} {protocol} {port}`,
+          execTeardownCommand: `${script} teardown`,
+          execCommandTimeoutSeconds: 5,
+        },
+        logger: false,
+        listenPort: 0,
+      });
+      const { port } = await server.start();
+      try {
+        const opened = nextEvent<GrantEvent>(server, 'open');
+        await sendOnce(makeKnock(f, f.alice, { port: 2000 }), port, '127.0.0.1');
+        assert.deepEqual((await opened).grant, { address: '127.0.0.1', family: 4, protocol: 'tcp', port: 2000 });
+      } finally {
+        await server.stop();
+      }
+      assert.deepEqual(readFileSync(log, 'utf8').trim().split('\n'), ['setup', 'open 127.0.0.1 tcp 2000 15', 'close 127.0.0.1/32 tcp 2000', 'teardown']);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
 
