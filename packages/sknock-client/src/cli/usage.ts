@@ -49,7 +49,7 @@ export const MAIN_USAGE = `Usage: sknock <command> [options]
 
 Commands:
   knock <host> -p <port>   send a knock and wait until the port opens
-  connect <host> <port>    knock, then relay stdin/stdout over the TCP connection
+  connect <host> <port>    connect (knocking if the port does not answer), then relay stdin/stdout
                            (ssh -o ProxyCommand='sknock connect %h %p --pfx ... --server-cert ...')
   csr --name NAME          make a P-256 key and a certificate request for sknock-ca sign-csr
 
@@ -76,7 +76,8 @@ or failed, 2 bad usage, 130 interrupted, 141 its output was closed by its reader
 
 export const CONNECT_USAGE = `Usage: sknock connect <host> <port> [options]
 
-Knocks, then carries stdin and stdout over the TCP connection that answered, for
+Tries the port (a grant may still run) and knocks if it does not answer within 250 ms,
+then carries stdin and stdout over the TCP connection that answered, for
   ssh -o ProxyCommand='sknock connect %h %p --pfx client.pfx --server-cert server.cer' host
 Messages go to stderr. End of stdin half-closes the connection; the process exits 0
 when the server closes its side.

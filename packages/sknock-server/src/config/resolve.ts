@@ -24,8 +24,10 @@ export interface ServerConfigInput {
   readonly crlUpdateIntervalMinutes?: number;
   readonly signatureSize?: number;
   readonly recvBuffer?: number;
-  readonly crlFile?: string;
-  readonly crlUrl?: string;
+  /** One path or several (an array, or text separated by commas). */
+  readonly crlFile?: string | readonly string[];
+  /** One URL or several (an array, or text separated by commas or spaces). */
+  readonly crlUrl?: string | readonly string[];
   readonly requireCrl?: boolean;
   /** PKCS#12 file of the server; give this (with a password) or `credentials`. */
   readonly serverPfxFile?: string;
@@ -96,7 +98,9 @@ export function validateConfig(ctx: ValidateContext): ValidateResult {
     }
     try {
       let value = s.read(given.raw);
-      if (value !== undefined && s.isPath) value = resolvePath(ctx.baseDir, value as string);
+      if (value !== undefined && s.isPath) {
+        value = Array.isArray(value) ? Object.freeze(value.map((p: string) => resolvePath(ctx.baseDir, p))) : resolvePath(ctx.baseDir, value as string);
+      }
       if (value !== undefined) values.set(s.option, value);
     } catch (err) {
       if (!(err instanceof ValueProblem)) throw err;
@@ -148,35 +152,39 @@ export function validateConfig(ctx: ValidateContext): ValidateResult {
   // --- other files ---
   const caFile = values.get('caFile') as string | undefined;
   if (caFile !== undefined) checkReadableFile(caFile, spec('caFile'));
-  const crlFile = values.get('crlFile') as string | undefined;
-  const crlUrl = values.get('crlUrl') as string | undefined;
-  if (crlFile !== undefined) {
+  const crlFiles = (values.get('crlFile') as readonly string[] | undefined) ?? [];
+  const crlUrls = (values.get('crlUrl') as readonly string[] | undefined) ?? [];
+  crlFiles.forEach((crlFile, i) => {
     const state = fileState(crlFile);
     if (state === 'file') {
       checkReadableFile(crlFile, spec('crlFile'), true);
     } else if (state === 'missing') {
       warnings.push(
-        crlUrl === undefined
+        crlUrls.length === 0
           ? `${name(spec('crlFile'))} ${crlFile} does not exist and no ${name(spec('crlUrl'))} is set: revocation cannot be checked`
-          : `${name(spec('crlFile'))} ${crlFile} does not exist yet; it will be written when ${name(spec('crlUrl'))} is fetched`,
+          : i > 0
+            ? `${name(spec('crlFile'))} ${crlFile} does not exist: the CRLs it should hold are missing`
+            : `${name(spec('crlFile'))} ${crlFile} does not exist yet; it will be written when ${name(spec('crlUrl'))} is fetched`,
       );
     } else {
       problem(spec('crlFile'), `${name(spec('crlFile'))} ${crlFile}${at(spec('crlFile'))} ${state}`);
     }
-    if (crlUrl !== undefined) {
-      // The daemon saves what it fetches there. A missing folder is made at start (mode
-      // 0700), as the original sKnock did; one that cannot be made or written is a problem.
-      const folder = crlFolder(crlFile);
-      if (folder.state === 'missing') {
-        warnings.push(`the folder ${folder.path} of ${name(spec('crlFile'))} ${crlFile} does not exist; sknock-server creates it (mode 0700) at start to save the CRL fetched from ${name(spec('crlUrl'))}`);
-      } else if (folder.state !== 'writable') {
-        problem(
-          spec('crlFile'),
-          `the folder of ${name(spec('crlFile'))} ${crlFile}${at(spec('crlFile'))} ${folder.state}, so a CRL fetched from ${name(spec('crlUrl'))} cannot be saved there`,
-        );
-      }
+  });
+  const saveFile = crlFiles[0];
+  if (saveFile !== undefined && crlUrls.length > 0) {
+    // The daemon saves what it fetches in the first crlFile. A missing folder is made at
+    // start (mode 0700), as the original sKnock did; one that cannot be made or written is a problem.
+    const folder = crlFolder(saveFile);
+    if (folder.state === 'missing') {
+      warnings.push(`the folder ${folder.path} of ${name(spec('crlFile'))} ${saveFile} does not exist; sknock-server creates it (mode 0700) at start to save the CRL fetched from ${name(spec('crlUrl'))}`);
+    } else if (folder.state !== 'writable') {
+      problem(
+        spec('crlFile'),
+        `the folder of ${name(spec('crlFile'))} ${saveFile}${at(spec('crlFile'))} ${folder.state}, so a CRL fetched from ${name(spec('crlUrl'))} cannot be saved there`,
+      );
     }
-  } else if (crlUrl === undefined) {
+  }
+  if (crlFiles.length === 0 && crlUrls.length === 0) {
     warnings.push(`neither ${name(spec('crlFile'))} nor ${name(spec('crlUrl'))} is set: revocation cannot be checked`);
   }
 

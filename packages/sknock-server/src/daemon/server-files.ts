@@ -21,8 +21,9 @@ export async function prepareServerFiles(config: ServerConfig, log: Logger): Pro
       r.message,
     );
   }
-  if (config.crlFile !== undefined && config.crlUrl !== undefined) {
-    const folder = dirname(config.crlFile);
+  const saveFile = config.crlFile?.[0];
+  if (saveFile !== undefined && (config.crlUrl?.length ?? 0) > 0) {
+    const folder = dirname(saveFile);
     try {
       const made = await mkdir(folder, { recursive: true, mode: 0o700 });
       if (made !== undefined) log.info({ event: 'folder-created', key: 'crlFile', folder, mode: '0700' }, `created ${folder} (mode 0700) for crlFile`);
