@@ -103,7 +103,7 @@ test('checkConfig: a missing config file is one problem, not a throw', async () 
 test('checkConfig: two CAs, a bundle with one CRL each; a CRL naming one CA signed by the other; a CA with no CRL', async () => {
   const s = await site();
   try {
-    const both = await checkConfig(s.write('two.ini', '[DEFAULT]\nserverPFXFile = server.pfx\nPFXPasswd = right\ncaFile = other-ca.pem\ncrlFile = both-crls.pem\n'));
+    const both = await checkConfig(s.write('two.ini', '[DEFAULT]\nserverPFXFile = server.pfx\nPFXPasswd = right\ncaFile = other-ca.pem\ncrlFile = both-crls.pem\nfirewallPolicy = drop\n'));
     assert.deepEqual(both.problems, []);
     assert.deepEqual(both.warnings, []);
     const forged = await checkConfig(s.write('forged.ini', '[DEFAULT]\nserverPFXFile = server.pfx\nPFXPasswd = right\ncaFile = other-ca.pem\ncrlFile = forged.pem\nrequireCrl = on\n'));

@@ -9,6 +9,8 @@ import { STOP_DRAIN_TIMEOUT_MS } from '../constants.js';
 import { CrlManager, type CrlIssuerStatus, type CrlStatus } from '../crl/index.js';
 import { SknockServerError } from '../errors.js';
 import type { FirewallBackend } from '../firewall/backend.js';
+import { assertFirewallAccess } from '../firewall/access.js';
+import { isSknockFirewallError } from '../firewall/errors.js';
 import { createFirewallBackend } from '../firewall/index.js';
 import { createLogger, silentLogger } from '../logging/create-logger.js';
 import type { Logger } from '../logging/logger-type.js';
@@ -275,6 +277,8 @@ export class SknockServer extends EventEmitter<ServerEvents> {
       const credentials = await loadServerCredentials(config);
       const intermediates = await loadCaFile(config);
       this.#checkAnchors(credentials, intermediates);
+      const firewall = this.#makeFirewall(config);
+      this.#firewall = firewall;
 
       this.#crl = this.#makeCrlManager(config, credentials, intermediates);
       this.#issuersKey = issuersKey(credentials, intermediates);
@@ -282,8 +286,6 @@ export class SknockServer extends EventEmitter<ServerEvents> {
       this.#crl.on('updated', this.#onCrlUpdated);
       const trust = this.#makeTrustStore(config, credentials, intermediates, this.#crl);
 
-      const firewall = this.#makeFirewall(config);
-      this.#firewall = firewall;
       const limits = this.#options.limits ?? {};
       const keeper = new GrantKeeper({
         firewall,
@@ -344,7 +346,8 @@ export class SknockServer extends EventEmitter<ServerEvents> {
           minKnockDatagramLength: Math.max(0, config.knockPacketMinLength - FRAME_OVERHEAD_IPV6),
         });
       } catch (err) {
-        throw new SknockServerError('ERR_SKNOCK_FIREWALL', `firewall back end ${firewall.name} could not be set up: ${errorMessage(err)}`, { cause: err });
+        const hint = isSknockFirewallError(err, 'ERR_SKNOCK_FIREWALL_UNAVAILABLE') ? ' (sknock-server check-config --firewall says what is missing)' : '';
+        throw new SknockServerError('ERR_SKNOCK_FIREWALL', `firewall back end ${firewall.name} could not be set up: ${errorMessage(err)}${hint}`, { cause: err });
       }
 
       this.#state = 'running';
@@ -414,8 +417,20 @@ export class SknockServer extends EventEmitter<ServerEvents> {
     if (typeof chosen !== 'string') return chosen;
     const log = this.#logger.child({ component: 'firewall' });
     try {
+      // Before anything is changed: a missing program or capability is named, not met as nft's netlink error.
+      assertFirewallAccess(chosen);
       if (chosen === 'iptables') {
         return createFirewallBackend('iptables', { onError: (err) => log.error({ error: err.message }, 'firewall error') });
+      }
+      if (chosen === 'exec') {
+        return createFirewallBackend('exec', {
+          open: config.execOpenCommand ?? [],
+          close: config.execCloseCommand ?? [],
+          ...(config.execSetupCommand ? { setup: config.execSetupCommand } : {}),
+          ...(config.execTeardownCommand ? { teardown: config.execTeardownCommand } : {}),
+          commandTimeoutMs: config.execCommandTimeoutSeconds * 1000,
+          onError: (err) => log.error({ error: err.message, command: err.command, stderr: err.stderr }, 'firewall error'),
+        });
       }
       if (chosen === 'nftables') {
         // The nft -i session ended between batches (the next one starts another) or could not start (nft -f - per batch).
@@ -617,6 +632,11 @@ export class SknockServer extends EventEmitter<ServerEvents> {
         await firewall.teardown();
       } catch (err) {
         const line = { event: 'teardown', firewall: firewall.name, error: errorMessage(err) };
+        // The tools could not run at all (no permission, no program): the failed setup could not have changed anything either.
+        if (afterFailedStart && isSknockFirewallError(err, 'ERR_SKNOCK_FIREWALL_UNAVAILABLE')) {
+          this.#logger.debug(line, 'nothing to undo: the firewall tools could not run');
+          return;
+        }
         if (afterFailedStart) this.#logger.warn(line, 'could not undo the firewall set-up of the failed start');
         else this.#logger.error(line, 'firewall teardown failed');
         throw err;
