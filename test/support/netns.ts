@@ -164,8 +164,14 @@ export type TcpProbeResult = 'open' | 'refused' | 'timeout' | 'unreachable';
 export type UdpProbeResult = 'reply' | 'refused' | 'timeout' | 'unreachable';
 
 export interface ProbeOptions {
-  /** Give up after this many ms and report 'timeout' (default 500). */
+  /**
+   * Give up after this many ms and report 'timeout' (default 500). Counted while the agent
+   * can run: an answer that arrived while it was stalled (a loaded machine) is still seen, and
+   * a timer that fires more than 100 ms late gives the probe one more window.
+   */
   readonly timeoutMs?: number;
+  /** For the harness's own test: block the agent's event loop this long right after sending (ms). */
+  readonly stallMs?: number;
   /** Source address to send from (one of the namespace's addresses). */
   readonly localAddress?: string;
 }
@@ -413,6 +419,7 @@ export class Namespace {
       port,
       timeoutMs: options.timeoutMs ?? 500,
       localAddress: options.localAddress,
+      stallMs: options.stallMs,
     });
     return result.result;
   }
@@ -424,6 +431,7 @@ export class Namespace {
       port,
       timeoutMs: options.timeoutMs ?? 500,
       localAddress: options.localAddress,
+      stallMs: options.stallMs,
       payload: Buffer.from(options.payload ?? new Uint8Array(8)).toString('base64'),
     });
     return result.result;
