@@ -14,7 +14,18 @@ import {
   parseIptablesSave,
   withoutOurs,
 } from '../src/firewall/iptables-rules.js';
-import { inputChainRules, knockShapeMatch, nftBatchScript, nftSetupScript, nftTeardownScript } from '../src/firewall/nftables-script.js';
+import {
+  copyFamilies,
+  copyPortRule,
+  copyRule,
+  inputChainRules,
+  knockShapeMatch,
+  nftBatchScript,
+  nftListCommands,
+  nftSetupScript,
+  nftTeardownScript,
+  parseTableListing,
+} from '../src/firewall/nftables-script.js';
 
 const SETUP: FirewallSetup = {
   policy: 'reject',
@@ -38,14 +49,13 @@ describe('firewall scripts (text only, no root needed)', () => {
     assert.equal(knockShapeMatch(700), 'udp length >= 708 @th,64,32 0x61010000');
   });
 
-  it('nft input chain: accept list, grants, then the policy', () => {
+  it('nft input chain: accept list, grants, then the policy (knocks come in as copies over lo)', () => {
     assert.deepEqual(inputChainRules(SETUP), [
       'ct state established,related accept',
       'iif "lo" accept',
       'meta l4proto { icmp, ipv6-icmp } accept',
       'tcp dport { 22, 2222 } accept',
       'udp dport { 51820 } accept',
-      'udp dport 62201 udp length >= 708 @th,64,32 0x61010000 accept',
       'ip saddr . meta l4proto . th dport @ipv4_grants accept',
       'ip6 saddr . meta l4proto . th dport @ipv6_grants accept',
       'meta l4proto tcp reject with tcp reset',
@@ -58,19 +68,57 @@ describe('firewall scripts (text only, no root needed)', () => {
     ]);
   });
 
-  it('nft setup replaces a stale table atomically and writes live grants back', () => {
-    const script = nftSetupScript('sknock', SETUP, [
+  it('nft copy rules: which knock-shaped datagrams are copied, by policy, anyPortKnocks and listenAddress; only those addressed to this host', () => {
+    const shape = 'udp length >= 708 @th,64,32 0x61010000';
+    assert.equal(copyRule(SETUP, 4), `iif != "lo" fib daddr type local ${shape} dup to 127.0.0.1 device "lo"`);
+    assert.equal(copyRule(SETUP, 6), `iif != "lo" fib daddr type local ${shape} dup to ::1 device "lo"`);
+    assert.equal(copyRule({ ...SETUP, anyPortKnocks: false }, 4), `iif != "lo" fib daddr type local udp dport 62201 ${shape} dup to 127.0.0.1 device "lo"`);
+    assert.equal(copyRule({ ...SETUP, policy: 'none' }, 6), `iif != "lo" fib daddr type local udp dport != 62201 ${shape} dup to ::1 device "lo"`);
+    assert.equal(copyRule({ ...SETUP, policy: 'none', anyPortKnocks: false }, 4), undefined, 'policy none without anyPortKnocks: the socket gets the originals');
+    assert.deepEqual(copyFamilies({ ...SETUP, listenAddress: '0.0.0.0' }), [4]);
+    assert.deepEqual(copyFamilies({ ...SETUP, listenAddress: '2001:db8::1' }), [6]);
+    assert.equal(copyRule({ ...SETUP, listenAddress: '192.0.2.1' }, 4), `iif != "lo" fib daddr type local ip daddr 192.0.2.1 ${shape} dup to 127.0.0.1 device "lo"`);
+    assert.equal(copyRule({ ...SETUP, listenAddress: '192.0.2.1' }, 6), undefined);
+    assert.equal(copyPortRule(SETUP), `iif "lo" fib saddr type != local udp dport != 62201 ${shape} udp dport set 62201`);
+  });
+
+  it('nft setup: guarded by create or delete-by-handle, owner comment, copy tables replaced, live grants written back', () => {
+    const owner = 'sknock-server pid=1 start=2 pidns=3 id=0123456789abcdef port=62201';
+    const script = nftSetupScript('sknock', SETUP, owner, { absent: true }, [
       { grant: G4, timeoutMs: 1500 },
       { grant: G6, timeoutMs: 900 },
     ]);
     const lines = script.split('\n');
-    assert.deepEqual(lines.slice(0, 3), ['table inet sknock {}', 'delete table inet sknock', 'table inet sknock {']);
+    assert.deepEqual(lines.slice(0, 3), [`create table inet sknock { comment "${owner}"; }`, 'table inet sknock {', `\tcomment "${owner}"`]);
     assert.match(script, /set ipv4_grants \{ type ipv4_addr \. inet_proto \. inet_service; flags timeout; \}/);
-    assert.match(script, /type nat hook prerouting priority dstnat; policy accept;\n\t\tudp length >= 708 @th,64,32 0x61010000 redirect to :62201/);
+    for (const [family, loopback] of [['ip', '127.0.0.1'], ['ip6', '::1']] as const) {
+      assert.ok(script.includes(`table ${family} sknock {}\ndelete table ${family} sknock\ntable ${family} sknock {\n\tchain knock_copy {\n\t\ttype filter hook input priority filter - 2; policy accept;\n`), family);
+      assert.ok(script.includes(`dup to ${loopback} device "lo"`), family);
+    }
+    assert.match(script, /chain knock_port \{\n\t\ttype filter hook prerouting priority raw; policy accept;\n\t\tiif "lo" fib saddr type != local udp dport != 62201 .* udp dport set 62201\n/);
+    assert.doesNotMatch(script, /redirect|nat/, 'no NAT: copies keep conntrack out of it');
     assert.ok(lines.includes('add element inet sknock ipv4_grants { 192.0.2.7 . tcp . 2000 timeout 1500ms }'));
     assert.ok(lines.includes('add element inet sknock ipv6_grants { 2001:db8::7 . udp . 8000 timeout 900ms }'));
-    assert.doesNotMatch(nftSetupScript('sknock', { ...SETUP, anyPortKnocks: false }), /prerouting/);
-    assert.equal(nftTeardownScript('t1'), 'table inet t1 {}\ndelete table inet t1\n');
+    assert.equal(nftSetupScript('sknock', SETUP, owner, { handle: 42 }).split('\n')[0], 'delete table inet handle 42');
+    assert.doesNotMatch(nftSetupScript('sknock', { ...SETUP, anyPortKnocks: false }, owner, { absent: true }), /knock_port/);
+    const none = nftSetupScript('sknock', { ...SETUP, policy: 'none', anyPortKnocks: false }, owner, { absent: true });
+    assert.doesNotMatch(none, /knock_copy/);
+    assert.match(none, /table ip sknock \{\}\ndelete table ip sknock\n/, 'a stale copy table is still removed');
+    assert.equal(
+      nftTeardownScript('t1', 7),
+      'delete table inet handle 7\ntable ip t1 {}\ndelete table ip t1\ntable ip6 t1 {}\ndelete table ip6 t1\n',
+    );
+    assert.equal(nftTeardownScript('t1', undefined), 'table ip t1 {}\ndelete table ip t1\ntable ip6 t1 {}\ndelete table ip6 t1\n');
+    assert.deepEqual(nftListCommands('t1', SETUP), ['list table inet t1', 'list table ip t1', 'list table ip6 t1']);
+  });
+
+  it('nft listing: the table handle and the owner comment are read back', () => {
+    assert.deepEqual(parseTableListing('table inet sknock { # handle 12\n\tcomment "sknock-server pid=1"\n\tset ipv4_grants { # handle 2\n'), {
+      handle: 12,
+      comment: 'sknock-server pid=1',
+    });
+    assert.deepEqual(parseTableListing('table inet sknock { # handle 3\n\tset a { # handle 2\n'), { handle: 3, comment: undefined });
+    assert.equal(parseTableListing('Error: No such file or directory'), undefined);
   });
 
   it('nft batch: per set add all, delete all, add the open ones with their timeouts (so a timeout is renewed); closing works when already expired', () => {
