@@ -1,8 +1,14 @@
 /**
- * The harness's probes tell a refused port from a dropped one even when the agent that
- * probes is stalled (a loaded machine): an answer that arrived while the agent could not run
- * is not reported as a timeout. (Seen before: firewall tests whose first probes got
- * 'timeout' instead of 'refused' while apt or builds loaded the machine.)
+ * The harness itself. Firewall tests saw their first probes read 'timeout' instead of
+ * 'refused' now and then. Two causes, both fixed here and pinned below:
+ *
+ * - A fresh topology was not ready when createTopology resolved: a bridge port stays
+ *   `disabled` (and a device's queue inactive) until the kernel's link-state work runs, at
+ *   most once a second for most devices. The first ARP request and neighbour solicitation
+ *   were dropped, and retried only a second later. createTopology now waits for every link and
+ *   bridge port.
+ * - A stalled agent (a loaded machine) let its probe timer fire in the timers phase before the
+ *   poll phase read the RST or ICMP error that had arrived meanwhile.
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
@@ -38,4 +44,44 @@ describe('netns harness probes', { skip }, () => {
       assert.equal(await client.probeUdp(host, DROPPED_PORT, { timeoutMs: 300, stallMs: 500 }), 'timeout');
     });
   }
+});
+
+describe('netns harness topologies', { skip }, () => {
+  it('every bridge port forwards and every link is up when createTopology resolves: a probe at once gets its answer', async () => {
+    for (let round = 0; round < 3; round++) {
+      const t = await createTopology({ clients: 3, prefix: 'harnessup', startAgents: false });
+      try {
+        const ports = JSON.parse((await t.server.exec('bridge', ['-j', 'link', 'show'])).stdout) as Array<{ ifname: string; state: string }>;
+        assert.deepEqual(
+          ports.map((p) => `${p.ifname} ${p.state}`),
+          ['vc1 forwarding', 'vc2 forwarding', 'vc3 forwarding'],
+          'a port that is not forwarding yet drops the first ARP request and neighbour solicitation',
+        );
+        const probes = t.clients.flatMap((c) => [c.probeTcp(t.server.ipv4, CLOSED_PORT, { timeoutMs: 400 }), c.probeTcp(t.server.ipv6, CLOSED_PORT, { timeoutMs: 400 })]);
+        assert.deepEqual(await Promise.all(probes), Array(6).fill('refused'));
+      } finally {
+        await t.cleanup();
+      }
+    }
+  });
+
+  it('far hosts: the server routes between its clients and the hosts behind it, in both families', async () => {
+    const t = await createTopology({ clients: 1, far: 1, prefix: 'harnessfar' });
+    try {
+      const [client, far] = [t.clients[0] as Namespace, t.far[0] as Namespace];
+      const listener = await far.listenUdp(5353);
+      for (const [to, from] of [
+        [far.ipv4, client.ipv4],
+        [far.ipv6, client.ipv6],
+      ] as const) {
+        await client.sendUdp(to, 5353, Buffer.from(`to ${to}`));
+        const got = await listener.waitForMessage({ predicate: (m) => m.payload.toString() === `to ${to}` });
+        assert.equal(got.address, from, 'forwarded with the client source address (no NAT)');
+      }
+      assert.equal(await far.probeTcp(client.ipv4, CLOSED_PORT, { timeoutMs: 400 }), 'refused', 'and back');
+      assert.equal(await far.probeTcp(client.ipv6, CLOSED_PORT, { timeoutMs: 400 }), 'refused');
+    } finally {
+      await t.cleanup();
+    }
+  });
 });
