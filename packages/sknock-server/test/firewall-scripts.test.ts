@@ -8,6 +8,12 @@ import {
   iptablesSetupScript,
   iptablesTeardownScript,
   isEmptyTable,
+  copiesKnocks,
+  copyRule as iptablesCopyRule,
+  knockRedirectRule,
+  ourRules,
+  rulesProblem,
+  savedOwner,
   isNftVariant,
   knockU32,
   mainChainRules,
@@ -144,8 +150,11 @@ describe('firewall scripts (text only, no root needed)', () => {
     assert.equal(knockU32(6, 700), '44>>16=708:65535&&48=0x61010000');
   });
 
-  it('iptables rules per family and policy', () => {
-    const v6 = mainChainRules(6, CHAINS, SETUP);
+  const OWNER = 'sknock-server pid=1 start=2 pidns=3 id=0123456789abcdef port=62201';
+  const OWNER_RULE = `-A SKNOCK -m comment --comment "${OWNER}" -j SKNOCK-GRANTS`;
+
+  it('iptables rules per family and policy; the jump to the grants carries the owner mark', () => {
+    const v6 = mainChainRules(6, CHAINS, SETUP, OWNER);
     assert.deepEqual(v6, [
       '-A SKNOCK -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT',
       '-A SKNOCK -i lo -j ACCEPT',
@@ -154,13 +163,18 @@ describe('firewall scripts (text only, no root needed)', () => {
       '-A SKNOCK -p tcp -m tcp --dport 2222 -j ACCEPT',
       '-A SKNOCK -p udp -m udp --dport 51820 -j ACCEPT',
       '-A SKNOCK -p udp -m udp --dport 62201 -m u32 --u32 "44>>16=708:65535&&48=0x61010000" -j ACCEPT',
-      '-A SKNOCK -j SKNOCK-GRANTS',
+      OWNER_RULE,
       '-A SKNOCK -p tcp -j REJECT --reject-with tcp-reset',
       '-A SKNOCK -j REJECT --reject-with icmp6-port-unreachable',
     ]);
-    assert.equal(mainChainRules(4, CHAINS, SETUP).at(-1), '-A SKNOCK -j REJECT --reject-with icmp-port-unreachable');
-    assert.deepEqual(mainChainRules(4, CHAINS, { ...SETUP, policy: 'drop' }).slice(-2), ['-A SKNOCK -j SKNOCK-GRANTS', '-A SKNOCK -j DROP']);
-    assert.deepEqual(mainChainRules(4, CHAINS, { ...SETUP, policy: 'none' }), ['-A SKNOCK -j SKNOCK-GRANTS']);
+    assert.equal(mainChainRules(4, CHAINS, SETUP, OWNER).at(-1), '-A SKNOCK -j REJECT --reject-with icmp-port-unreachable');
+    assert.deepEqual(mainChainRules(4, CHAINS, { ...SETUP, policy: 'drop' }, OWNER).slice(-2), [OWNER_RULE, '-A SKNOCK -j DROP']);
+    assert.deepEqual(mainChainRules(4, CHAINS, { ...SETUP, policy: 'none' }, OWNER), [OWNER_RULE]);
+    assert.equal(
+      knockRedirectRule(4, CHAINS, SETUP),
+      '-A SKNOCK-KNOCK -p udp -m addrtype --dst-type LOCAL -m u32 --u32 "0>>22&0x3C@4>>16=708:65535&&0>>22&0x3C@8=0x61010000" -j REDIRECT --to-ports 62201',
+      'only datagrams addressed to this host are redirected, never forwarded ones',
+    );
     assert.equal(grantRule(CHAINS, G4, '-A'), '-A SKNOCK-GRANTS -s 192.0.2.7/32 -p tcp -m tcp --dport 2000 -j ACCEPT');
     assert.equal(grantRule(CHAINS, G6, '-D'), '-D SKNOCK-GRANTS -s 2001:db8::7/128 -p udp -m udp --dport 8000 -j ACCEPT');
   });
@@ -176,7 +190,7 @@ describe('firewall scripts (text only, no root needed)', () => {
     '-A INPUT -j SKNOCK',
     '-A INPUT -j SKNOCK',
     '-A INPUT -p tcp -m tcp --dport 7 -j ACCEPT',
-    '-A SKNOCK -j SKNOCK-GRANTS',
+    `-A SKNOCK -m comment --comment "${OWNER}" -j SKNOCK-GRANTS`,
     'COMMIT',
     '*nat',
     ':PREROUTING ACCEPT [0:0]',
@@ -197,17 +211,73 @@ describe('firewall scripts (text only, no root needed)', () => {
     assert.equal(isEmptyTable(withoutOurs(t.get('filter'), CHAINS)), false, 'a rule and a DROP policy are left');
   });
 
-  it('iptables setup removes every stale jump and flushes our chains by declaring them', () => {
-    const script = iptablesSetupScript(4, CHAINS, SETUP, parseIptablesSave(SAVED), [G4, G6]);
+  it('iptables setup is guarded (-N, or -D of the owner rule seen), removes every stale jump and flushes our chains by declaring them', () => {
+    const NEW_OWNER = OWNER.replace('pid=1', 'pid=9');
+    const script = iptablesSetupScript(4, CHAINS, SETUP, parseIptablesSave(SAVED), [G4, G6], NEW_OWNER);
     const lines = script.split('\n');
-    assert.deepEqual(lines.slice(0, 6), ['*filter', ':SKNOCK - [0:0]', ':SKNOCK-GRANTS - [0:0]', '-D INPUT -j SKNOCK', '-D INPUT -j SKNOCK', '-I INPUT 1 -j SKNOCK']);
+    assert.deepEqual(lines.slice(0, 7), [
+      '*filter',
+      `-D SKNOCK -m comment --comment "${OWNER}" -j SKNOCK-GRANTS`,
+      ':SKNOCK - [0:0]',
+      ':SKNOCK-GRANTS - [0:0]',
+      '-D INPUT -j SKNOCK',
+      '-D INPUT -j SKNOCK',
+      '-I INPUT 1 -j SKNOCK',
+    ]);
+    assert.ok(lines.includes(`-A SKNOCK -m comment --comment "${NEW_OWNER}" -j SKNOCK-GRANTS`));
     assert.ok(lines.includes('-A SKNOCK-GRANTS -s 192.0.2.7/32 -p tcp -m tcp --dport 2000 -j ACCEPT'));
     assert.ok(!script.includes('2001:db8::7'), 'IPv6 grants go to ip6tables only');
-    assert.ok(lines.includes('-A SKNOCK-KNOCK -p udp -m u32 --u32 "0>>22&0x3C@4>>16=708:65535&&0>>22&0x3C@8=0x61010000" -j REDIRECT --to-ports 62201'));
-    const noRedirect = iptablesSetupScript(4, CHAINS, { ...SETUP, anyPortKnocks: false }, parseIptablesSave(SAVED), []);
+    assert.ok(lines.includes(knockRedirectRule(4, CHAINS, SETUP)));
+    const noRedirect = iptablesSetupScript(4, CHAINS, { ...SETUP, anyPortKnocks: false }, parseIptablesSave(SAVED), [], OWNER);
     assert.match(noRedirect, /\*nat\n:SKNOCK-KNOCK - \[0:0\]\n-D PREROUTING -j SKNOCK-KNOCK\n-X SKNOCK-KNOCK\nCOMMIT/);
-    const fresh = iptablesSetupScript(4, CHAINS, { ...SETUP, anyPortKnocks: false }, new Map(), []);
+    const fresh = iptablesSetupScript(4, CHAINS, { ...SETUP, anyPortKnocks: false }, new Map(), [], OWNER);
+    assert.deepEqual(fresh.split('\n').slice(0, 3), ['*filter', '-N SKNOCK', '-N SKNOCK-GRANTS'], 'no chain yet: -N fails if one appears meanwhile');
     assert.doesNotMatch(fresh, /\*nat/, 'the nat table is not touched without anyPortKnocks');
+    const unmarked = parseIptablesSave(SAVED.replace(`-A SKNOCK -m comment --comment "${OWNER}" -j SKNOCK-GRANTS`, '-A SKNOCK -j SKNOCK-GRANTS'));
+    assert.deepEqual(iptablesSetupScript(4, CHAINS, SETUP, unmarked, [], OWNER).split('\n').slice(0, 2), ['*filter', ':SKNOCK - [0:0]'], 'an older version\'s chain: no guard');
+    assert.equal(savedOwner(parseIptablesSave(SAVED).get('filter'), CHAINS), OWNER);
+    assert.equal(savedOwner(unmarked.get('filter'), CHAINS), undefined);
+  });
+
+  it('iptables copy: without anyPortKnocks under reject/drop, knock-shaped datagrams to the knock port are copied (TEE to loopback) and the original refused', () => {
+    const setup = { ...SETUP, anyPortKnocks: false };
+    assert.equal(copiesKnocks(setup), true);
+    assert.equal(copiesKnocks({ ...setup, policy: 'none' }), false, 'policy none: the socket gets the originals');
+    assert.equal(copiesKnocks(SETUP), false, 'anyPortKnocks: redirected and accepted instead');
+    assert.equal(
+      iptablesCopyRule(4, CHAINS, setup),
+      '-A SKNOCK-COPY ! -i lo -p udp -m udp --dport 62201 -m addrtype --dst-type LOCAL -m u32 --u32 "0>>22&0x3C@4>>16=708:65535&&0>>22&0x3C@8=0x61010000" -j TEE --gateway 127.0.0.1',
+    );
+    assert.match(iptablesCopyRule(6, CHAINS, setup) ?? '', /--gateway ::1$/);
+    assert.match(iptablesCopyRule(4, CHAINS, { ...setup, listenAddress: '192.0.2.1' }) ?? '', / -d 192\.0\.2\.1\/32 /);
+    assert.equal(iptablesCopyRule(6, CHAINS, { ...setup, listenAddress: '0.0.0.0' }), undefined);
+    assert.ok(!mainChainRules(4, CHAINS, setup, OWNER).some((r) => r.includes('--dport 62201')), 'the original is refused like at any closed port');
+    const script = iptablesSetupScript(4, CHAINS, setup, new Map(), [], OWNER);
+    assert.match(script, /\*mangle\n:SKNOCK-COPY - \[0:0\]\n-I INPUT 1 -j SKNOCK-COPY\n-A SKNOCK-COPY .* -j TEE --gateway 127\.0\.0\.1\nCOMMIT\n$/);
+    assert.doesNotMatch(iptablesSetupScript(4, CHAINS, SETUP, new Map(), [], OWNER), /mangle/);
+    const stale = parseIptablesSave('*mangle\n:INPUT ACCEPT [0:0]\n:SKNOCK-COPY - [0:0]\n-A INPUT -j SKNOCK-COPY\nCOMMIT\n');
+    assert.match(iptablesSetupScript(4, CHAINS, SETUP, stale, [], OWNER), /\*mangle\n:SKNOCK-COPY - \[0:0\]\n-D INPUT -j SKNOCK-COPY\n-X SKNOCK-COPY\nCOMMIT/);
+    assert.equal(iptablesTeardownScript(CHAINS, stale), '*mangle\n-D INPUT -j SKNOCK-COPY\n-F SKNOCK-COPY\n-X SKNOCK-COPY\nCOMMIT\n');
+  });
+
+  it('iptables check: our rules read back, and each kind of damage named', () => {
+    const saved = parseIptablesSave(SAVED.replace('-A INPUT -j SKNOCK\n-A INPUT -j SKNOCK\n', '-A INPUT -j SKNOCK\n'));
+    const reference = ourRules(saved, CHAINS);
+    assert.deepEqual(reference.main, [`-A SKNOCK -m comment --comment "${OWNER}" -j SKNOCK-GRANTS`]);
+    assert.equal(reference.inputJumpFirst, true);
+    assert.equal(rulesProblem(reference, reference, [], CHAINS), undefined);
+    assert.equal(rulesProblem(ourRules(parseIptablesSave(SAVED), CHAINS), reference, [], CHAINS), 'the jump to SKNOCK is not the first rule of INPUT');
+    assert.equal(rulesProblem(reference, reference, [grantRule(CHAINS, G4, '-A')], CHAINS), 'the grant rules in SKNOCK-GRANTS were changed');
+    assert.equal(rulesProblem({ ...reference, main: [] }, reference, [], CHAINS), 'the rules of chain SKNOCK were changed');
+    assert.equal(rulesProblem({ ...reference, grants: undefined }, reference, [], CHAINS), 'chain SKNOCK or SKNOCK-GRANTS is missing');
+    assert.deepEqual(reference.knock, [], 'the nat chain of SAVED, empty');
+    assert.equal(rulesProblem({ ...reference, preroutingJumpFirst: false }, reference, [], CHAINS), 'the jump to SKNOCK-KNOCK is not the first rule of PREROUTING');
+    const withKnock = { ...reference, knock: ['-A SKNOCK-KNOCK -j REDIRECT'], preroutingJumpFirst: true };
+    const noKnock = { ...reference, knock: undefined, preroutingJumpFirst: false };
+    assert.equal(rulesProblem({ ...noKnock, knock: ['-A SKNOCK-KNOCK -j X'] }, noKnock, [], CHAINS), undefined, 'no knock chain was set up: not checked');
+    assert.equal(rulesProblem({ ...withKnock, knock: undefined }, withKnock, [], CHAINS), 'chain SKNOCK-KNOCK is missing');
+    const withCopy = { ...reference, copy: ['-A SKNOCK-COPY -j TEE'], copyJumpFirst: true };
+    assert.equal(rulesProblem({ ...withCopy, copyJumpFirst: false }, withCopy, [], CHAINS), 'the jump to SKNOCK-COPY is not the first rule of mangle INPUT');
   });
 
   it('iptables teardown removes exactly our jumps and chains', () => {
