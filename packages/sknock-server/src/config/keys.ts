@@ -36,6 +36,7 @@ const [tsLo, tsHi] = d.RANGE_TIMESTAMP_THRESHOLD;
 const [crlLo, crlHi] = d.RANGE_CRL_UPDATE_INTERVAL;
 const [bufLo, bufHi] = d.RANGE_RECV_BUFFER;
 const [portLo, portHi] = d.RANGE_PORT;
+const [checkLo, checkHi] = d.RANGE_FIREWALL_CHECK_INTERVAL;
 
 export const CONFIG_KEY_SPECS: readonly ConfigKeySpec[] = Object.freeze([
   {
@@ -119,13 +120,19 @@ export const CONFIG_KEY_SPECS: readonly ConfigKeySpec[] = Object.freeze([
   },
   {
     key: 'anyPortKnocks', option: 'anyPortKnocks', original: false, default: 'on', defaultValue: true,
-    description: 'Redirect knock-shaped UDP datagrams sent to any port to knockPort, as the original (which saw every frame) accepted them.',
+    description: 'Knock-shaped UDP datagrams addressed to this host on any UDP port reach the daemon, as the original (which saw every frame) accepted them; forwarded traffic is never touched.',
     read: v.boolean,
   },
   {
     key: 'firewallBackend', option: 'firewallBackend', original: false, default: 'nftables', defaultValue: 'nftables',
     description: 'How grants reach the kernel: nftables, iptables (iptables + ip6tables) or memory (no firewall; tests).',
     read: v.oneOf(d.FIREWALL_BACKENDS),
+  },
+  {
+    key: 'firewallCheckIntervalSeconds', option: 'firewallCheckIntervalSeconds', original: false,
+    default: String(d.DEFAULT_FIREWALL_CHECK_INTERVAL_SECONDS), defaultValue: d.DEFAULT_FIREWALL_CHECK_INTERVAL_SECONDS,
+    description: `How often the daemon checks that its firewall rules are in force, in seconds (${checkLo}–${checkHi}); missing or changed rules (nft flush ruleset, iptables -F) are rebuilt with every grant and logged at warn.`,
+    read: v.integer(checkLo, checkHi),
   },
   {
     key: 'emergencyAccessPorts', option: 'emergencyAccessPorts', original: false, default: 'tcp/22',

@@ -40,6 +40,7 @@ export interface ServerConfigInput {
   readonly knockPort?: number;
   readonly listenAddress?: string;
   readonly anyPortKnocks?: boolean;
+  readonly firewallCheckIntervalSeconds?: number;
   readonly emergencyAccessPorts?: ServerConfig['emergencyAccessPorts'] | string;
   readonly logLevel?: ServerConfig['logLevel'];
 }
@@ -176,6 +177,13 @@ export function validateConfig(ctx: ValidateContext): ValidateResult {
     problem(
       spec('knockPacketMinLength'),
       `${name(spec('knockPacketMinLength'))} ${minLength}${at(spec('knockPacketMinLength'))} needs datagrams of at least ${minLength - FRAME_OVERHEAD_IPV6} bytes, longer than ${name(spec('recvBuffer'))} ${recvBuffer}${at(spec('recvBuffer'))}: no knock could be accepted`,
+    );
+  }
+
+  // iptables cannot hide knock-shaped datagrams when every port takes knocks (docs/firewall.md).
+  if (values.get('firewallBackend') === 'iptables' && values.get('anyPortKnocks') === true && values.get('firewallPolicy') !== 'drop') {
+    warnings.push(
+      `${name(spec('firewallBackend'))} iptables with ${name(spec('anyPortKnocks'))} on and ${name(spec('firewallPolicy'))} ${String(values.get('firewallPolicy'))}: knock-shaped UDP datagrams (long enough, starting 61 01 00 00) are absorbed silently on every port while others get ICMP port unreachable, so a scanner can tell that a knock daemon is there; nftables, ${name(spec('anyPortKnocks'))} off, or ${name(spec('firewallPolicy'))} drop avoid that`,
     );
   }
 
