@@ -306,13 +306,13 @@ firewallSuite(
         try {
           await withBackend(c, makeWith({ nftCommand: wrapper }), setupFor('reject'), async (backend) => {
             await backend.open(tcpGrant(c.client1, 4), 30);
-            const setupCalls = ['-t -a list table inet sknock', '-f -', '-t -a -i'];
+            const setupCalls = ['-t -a list ruleset', '-f -', '-t -a -i'];
             assert.deepEqual(calls(), setupCalls, 'setup (who owns the table, then the table), then the session for the grant and the listings');
             const [pid] = nftChildren();
             await c.server.exec('nft', ['flush', 'ruleset']);
             await c.server.exec('nft', ['-f', '-'], { input: ADMIN_TABLE }); // the admin puts their own table back
             await backend.open(tcpGrant(c.client1, 6), 30);
-            const rebuilt = [...setupCalls, '-t -a list table inet sknock', '-f -'];
+            const rebuilt = [...setupCalls, '-t -a list ruleset', '-f -'];
             assert.deepEqual(calls(), rebuilt, 'the failed batch was rebuilt once');
             assert.deepEqual(await probeBoth(c, c.client1, SERVICE_PORT), ['open', 'open']);
             assert.equal(await c.client2.probeTcp(c.server.ipv4, SERVICE_PORT), 'refused', 'the policy is back');

@@ -27,10 +27,11 @@ import {
   inputChainRules,
   knockShapeMatch,
   nftBatchScript,
-  nftListCommands,
+  ownTables,
   nftSetupScript,
   nftTeardownScript,
   parseTableListing,
+  tableBlock,
 } from '../src/firewall/nftables-script.js';
 
 const SETUP: FirewallSetup = {
@@ -115,7 +116,31 @@ describe('firewall scripts (text only, no root needed)', () => {
       'delete table inet handle 7\ntable ip t1 {}\ndelete table ip t1\ntable ip6 t1 {}\ndelete table ip6 t1\n',
     );
     assert.equal(nftTeardownScript('t1', undefined), 'table ip t1 {}\ndelete table ip t1\ntable ip6 t1 {}\ndelete table ip6 t1\n');
-    assert.deepEqual(nftListCommands('t1', SETUP), ['list table inet t1', 'list table ip t1', 'list table ip6 t1']);
+  });
+
+  it('nft listing: our tables are cut out of list ruleset, a missing one said so', () => {
+    const listing = [
+      'table inet admin { # handle 1',
+      '\tchain input { # handle 1',
+      '\t}',
+      '}',
+      'table inet t1 { # handle 7',
+      '\tcomment "x"',
+      '}',
+      'table ip t1 { # handle 8',
+      '\tchain knock_copy { # handle 1',
+      '\t}',
+      '}',
+      '',
+    ].join('\n');
+    assert.equal(tableBlock(listing, 'inet', 't1'), 'table inet t1 { # handle 7\n\tcomment "x"\n}\n');
+    assert.equal(tableBlock(listing, 'ip6', 't1'), undefined);
+    assert.equal(tableBlock(listing, 'inet', 't'), undefined, 'a table whose name starts the same is another table');
+    assert.equal(
+      ownTables(listing, 't1', SETUP),
+      'table inet t1 { # handle 7\n\tcomment "x"\n}\ntable ip t1 { # handle 8\n\tchain knock_copy { # handle 1\n\t}\n}\n(table ip6 t1 is missing)\n',
+    );
+    assert.equal(ownTables('', 't1', { ...SETUP, policy: 'none', anyPortKnocks: false }), '(table inet t1 is missing)\n', 'no copy tables: only the inet one is ours');
   });
 
   it('nft listing: the table handle and the owner comment are read back', () => {

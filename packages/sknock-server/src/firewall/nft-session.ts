@@ -31,10 +31,13 @@
  *   and kills it if it has not exited in time.
  *
  * `list(command)` runs one `list …` command and resolves with what nft printed on standard
- * output: nft flushes it before it reads the next line, so it is all written before the
- * marker's error; the session still waits until the listing's closing `}` line has been read
- * (standard output and standard error are two pipes, read in either order). Standard output
- * is kept only while a listing is awaited, and drained otherwise.
+ * output. Standard output and standard error are two pipes, read in either order, and a
+ * listing may be empty (`list ruleset` after `nft flush ruleset`), so the end of a listing is
+ * framed on standard output itself: the command is followed by `describe ip ttl`, which
+ * prints one fixed line and touches neither the kernel nor nft's cache; the listing is
+ * complete once standard output ends with that line (learnt from each new process by asking
+ * for it twice). Standard output is kept only while a listing is awaited, and drained
+ * otherwise.
  *
  * The process and its pipes do not keep Node's event loop alive while no batch is waiting; if
  * the daemon dies, nft reads end of input and exits.
@@ -86,6 +89,8 @@ interface Running {
   listing: string | undefined;
   /** Told when `listing` has grown. */
   onListing: (() => void) | undefined;
+  /** What `describe ip ttl` prints with this process (learnt at its first listing). */
+  frame: string | undefined;
   waiter: Waiter | undefined;
   batches: number;
   /** Set once the session ends the process on purpose (closing, replacing, killing after a timeout). */
@@ -95,8 +100,8 @@ interface Running {
   readonly markDone: () => void;
 }
 
-/** The end of one listing: its table's closing brace on a line of its own. */
-const LISTING_END = /(?:^|\n)\}\n$/;
+/** The command whose fixed output frames a listing on standard output. */
+const FRAME_COMMAND = 'describe ip ttl';
 
 /** A line of carets (and tildes) under an echoed input line: the tail of the previous marker's error. */
 const CARET_LINES = /^(?:[ \t]*[\^~][\^~ \t]*\n)+/;
@@ -239,27 +244,39 @@ export class NftSession {
   async #list(command: string): Promise<string> {
     const proc = this.#running ?? this.#spawn();
     if (!proc.probed) await this.#probe(proc);
+    if (proc.frame === undefined) {
+      // Asked twice: the output is complete when it is one line twice over.
+      const twice = await this.#printed(proc, `${FRAME_COMMAND}\n${FRAME_COMMAND}\n`, (out) => out.length > 0 && out.length % 2 === 0 && out.slice(0, out.length / 2) === out.slice(out.length / 2) && out.endsWith('\n'));
+      proc.frame = twice.slice(0, twice.length / 2);
+    }
+    const frame = proc.frame;
+    const out = await this.#printed(proc, `${command.replace(/\n/g, ' ')}\n${FRAME_COMMAND}\n`, (o) => o.endsWith(frame));
+    return out.slice(0, out.length - frame.length);
+  }
+
+  /** Sends `lines` (and a marker); resolves with standard output once `complete` says it is all there. */
+  async #printed(proc: Running, lines: string, complete: (out: string) => boolean): Promise<string> {
     proc.listing = '';
     try {
-      const segment = await this.#exchange(proc, command.replace(/\n/g, ' ') + '\n');
+      const segment = await this.#exchange(proc, lines);
       if (segment.trim() !== '') {
         throw new SknockFirewallError(
           looksUnavailable(segment) ? 'ERR_SKNOCK_FIREWALL_UNAVAILABLE' : 'ERR_SKNOCK_FIREWALL_COMMAND',
-          `${this.command} refused ${JSON.stringify(command)}: ${firstLines(segment.trim())}`,
+          `${this.command} refused ${JSON.stringify(lines.trim().split('\n')[0])}: ${firstLines(segment.trim())}`,
           { command: this.command, stderr: keptStderr(segment) },
         );
       }
-      return await this.#listingEnd(proc);
+      return await this.#listingEnd(proc, complete);
     } finally {
       proc.listing = undefined;
       proc.onListing = undefined;
     }
   }
 
-  /** Resolves with the listing once its last line (a `}` alone) has been read. */
-  #listingEnd(proc: Running): Promise<string> {
-    const complete = (): boolean => LISTING_END.test(proc.listing ?? '');
-    if (complete()) return Promise.resolve(proc.listing as string);
+  /** Resolves with standard output once `complete` says it is all there. */
+  #listingEnd(proc: Running, complete: (out: string) => boolean): Promise<string> {
+    const done = (): boolean => complete(proc.listing ?? '');
+    if (done()) return Promise.resolve(proc.listing as string);
     keepAlive(proc, true);
     return new Promise<string>((resolve, reject) => {
       const timer = setTimeout(() => {
@@ -268,11 +285,11 @@ export class NftSession {
         reject(new SknockFirewallError('ERR_SKNOCK_FIREWALL_TIMEOUT', `${this.command} did not finish a listing within ${this.#timeoutMs} ms`, { command: this.command }));
       }, this.#timeoutMs);
       proc.onListing = () => {
-        if (!complete() && !proc.exited) return;
+        if (!done() && !proc.exited) return;
         clearTimeout(timer);
         proc.onListing = undefined;
         keepAlive(proc, false);
-        if (complete()) resolve(proc.listing as string);
+        if (done()) resolve(proc.listing as string);
         else reject(new SknockFirewallError('ERR_SKNOCK_FIREWALL_COMMAND', `${this.command} exited during a listing`, { command: this.command }));
       };
     });
@@ -407,6 +424,7 @@ export class NftSession {
       stderr: '',
       listing: undefined,
       onListing: undefined,
+      frame: undefined,
       waiter: undefined,
       batches: 0,
       ending: false,

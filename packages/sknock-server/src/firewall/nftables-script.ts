@@ -231,9 +231,24 @@ export function nftTeardownScript(table: string, handle: number | undefined): st
   return lines.join('\n') + '\n';
 }
 
-/** The commands that list the tables of `setup` (one per table, inet first), for the check. */
-export function nftListCommands(table: string, setup: FirewallSetup): string[] {
-  return [`list table inet ${table}`, ...copyFamilies(setup).map((f) => `list table ${nftFamily(f)} ${table}`)];
+/**
+ * One table's block of a `list ruleset` listing (from its `table` line to the `}` that closes
+ * it), or undefined when the listing has no such table. (`list ruleset -t` leaves set elements
+ * out and, unlike `list table` in nft 1.0.6, does not fetch them: a check costs the same with
+ * 10 grants as with 100,000.)
+ */
+export function tableBlock(listing: string, family: 'inet' | 'ip' | 'ip6', table: string): string | undefined {
+  const lines = listing.split('\n');
+  const start = lines.findIndex((l) => l === `table ${family} ${table} {` || l.startsWith(`table ${family} ${table} { #`));
+  if (start < 0) return undefined;
+  const end = lines.indexOf('}', start);
+  return end < 0 ? undefined : lines.slice(start, end + 1).join('\n') + '\n';
+}
+
+/** The blocks of the tables `setup` makes (inet first), each, or `(table F T is missing)`, on its own. */
+export function ownTables(listing: string, table: string, setup: FirewallSetup): string {
+  const families: Array<'inet' | 'ip' | 'ip6'> = ['inet', ...copyFamilies(setup).map(nftFamily)];
+  return families.map((f) => tableBlock(listing, f, table) ?? `(table ${f} ${table} is missing)\n`).join('');
 }
 
 /** What the first lines of `nft -a list table inet T` say: the table's handle and its comment. */

@@ -13,10 +13,10 @@
  * `nft flush ruleset` and the table is gone, or the session process died or hung), the back
  * end rebuilds its whole table with all grants it knows of in one transaction (`nft -f -`),
  * then counts the batch as done; only if that fails too are the batch's callers rejected.
- * `check()` finds such damage without waiting for a batch: it lists the tables through the
- * session (`nft -t -a`: handles, no set elements) and compares with the listing made right
- * after the tables were put in place; any difference (a table gone, a rule flushed, replaced
- * or added) makes the same rebuild.
+ * `check()` finds such damage without waiting for a batch: it lists the ruleset through the
+ * session (`nft -t -a list ruleset`: handles, no set elements) and compares its tables with
+ * the listing made right after they were put in place; any difference (a table gone, a rule
+ * flushed, replaced or added) makes the same rebuild.
  *
  * One instance per table: the table's comment names its owner (owner.ts). Setup refuses,
  * changing nothing, while that owner runs, and replaces the table of one that has died;
@@ -29,10 +29,11 @@ import { GrantTable, type ListedGrant } from './grant-table.js';
 import { NftSession } from './nft-session.js';
 import {
   nftBatchScript,
-  nftListCommands,
   nftSetupScript,
   nftTeardownScript,
+  ownTables,
   parseTableListing,
+  tableBlock,
   type GrantChange,
   type ListedTable,
   type TableExpectation,
@@ -137,8 +138,8 @@ export class NftablesBackend implements FirewallBackend {
 
   /**
    * Lists the tables and compares them with how they were put in place; rebuilds them with
-   * every live grant when anything differs. One `list table` per table through the session
-   * (a process per table without one).
+   * every live grant when anything differs. One `list ruleset` through the session (its own
+   * process without one).
    */
   async check(): Promise<FirewallCheckResult> {
     return this.#batcher.exclusive(async () => {
@@ -336,41 +337,27 @@ export class NftablesBackend implements FirewallBackend {
 
   /** The inet table's handle and comment (undefined: there is no such table). */
   async #readTable(): Promise<ListedTable | undefined> {
-    try {
-      const { stdout } = await runCommand(this.#nft, ['-t', '-a', 'list', 'table', 'inet', this.table], { netns: this.netns, timeoutMs: this.#timeoutMs });
-      return parseTableListing(stdout);
-    } catch (err) {
-      if (isMissing(err)) return undefined;
-      throw err;
-    }
+    const block = tableBlock(await this.#ruleset(false), 'inet', this.table);
+    return block === undefined ? undefined : parseTableListing(block);
   }
 
-  /** The tables as `nft -t -a list table` shows them, one after the other ('' for a table that is missing). */
+  /** Our tables as `nft -t -a list ruleset` shows them, one after the other (a line for each that is missing). */
   async #listing(setup: FirewallSetup): Promise<string> {
-    const parts: string[] = [];
-    for (const command of nftListCommands(this.table, setup)) {
-      try {
-        if (this.#session !== undefined) {
-          parts.push(await this.#session.list(command));
-        } else {
-          parts.push((await runCommand(this.#nft, ['-t', '-a', ...command.split(' ')], { netns: this.netns, timeoutMs: this.#timeoutMs })).stdout);
-        }
-      } catch (err) {
-        if (!isMissing(err)) throw err;
-        parts.push(`(${command.slice('list '.length)} is missing)\n`);
-      }
-    }
-    return parts.join('');
+    return ownTables(await this.#ruleset(true), this.table, setup);
+  }
+
+  /**
+   * `list ruleset` with `-t -a`: through the session when `viaSession` and there is one, else
+   * its own process. Without set elements, so its cost does not grow with the grants.
+   */
+  async #ruleset(viaSession: boolean): Promise<string> {
+    if (viaSession && this.#session !== undefined) return this.#session.list('list ruleset');
+    return (await runCommand(this.#nft, ['-t', '-a', 'list', 'ruleset'], { netns: this.netns, timeoutMs: this.#timeoutMs })).stdout;
   }
 }
 
 /** How often setup reads the table and tries again when another instance changed it at the same moment. */
 const INSTALL_ATTEMPTS = 3;
-
-/** nft's answer for a table or chain that does not exist. */
-function isMissing(err: unknown): boolean {
-  return isSknockFirewallError(err, 'ERR_SKNOCK_FIREWALL_COMMAND') && /No such file or directory/.test(err.stderr ?? err.message);
-}
 
 /** The setup's guard failed: a table appeared, or the one seen was replaced, since it was read. */
 function lostRace(err: unknown): boolean {
