@@ -279,6 +279,31 @@ describe('nft -i session with the real nft in a network namespace', { skip }, ()
     }
   });
 
+  it('list(): what nft printed, framed on standard output, also when it printed nothing; a refused listing rejects; batches go on between listings', async () => {
+    const s = new NftSession({ netns: ns, flags: ['-t', '-a'] });
+    try {
+      const listed = await s.list('list ruleset');
+      assert.match(listed, /^table inet sesstest \{ # handle \d+\n\tset s4 \{ # handle \d+\n/);
+      assert.ok(listed.endsWith('}\n'), 'the frame line is not part of it');
+      await s.run('add element inet sesstest s4 { 192.0.2.10 . tcp . 4 timeout 60s }\n');
+      assert.equal(await s.list('list ruleset'), listed, 'terse: set elements are not listed');
+      await assert.rejects(s.list('list table inet nosuchtable'), (e: unknown) => isSknockFirewallError(e, 'ERR_SKNOCK_FIREWALL_COMMAND') && /No such file or directory/.test(e.stderr ?? ''));
+    } finally {
+      await s.close();
+    }
+    const empty = new NftSession({ netns: ns, flags: ['-t'] });
+    const saved = nft(['list', 'ruleset']);
+    try {
+      nft(['flush', 'ruleset']);
+      const t = performance.now();
+      assert.equal(await empty.list('list ruleset'), '', 'an empty ruleset lists as nothing');
+      assert.ok(performance.now() - t < 2000, 'at once, not at the timeout');
+    } finally {
+      await empty.close();
+      nft(['-f', '-'], saved);
+    }
+  });
+
   it('a network namespace that does not exist is ERR_SKNOCK_FIREWALL_UNAVAILABLE', async () => {
     const s = new NftSession({ netns: `${ns}-missing` });
     await assert.rejects(s.start(), (e: unknown) => isSknockFirewallError(e, 'ERR_SKNOCK_FIREWALL_UNAVAILABLE') && /Cannot open network namespace/.test(e.message));
