@@ -15,8 +15,9 @@
  * in this very process, until its teardown. An owner in another pid namespace cannot be
  * looked up; it counts as alive, so a daemon never takes over what it cannot prove is
  * abandoned (the error says how to remove a table that is). /proc mounted with `hidepid`
- * hides other users' processes from a daemon that does not run as root: it would see a live
- * owner as gone. The daemon runs as root.
+ * (systemd `ProtectProc=invisible`) hides other users' processes: a daemon that cannot see
+ * the owner's process would take it for gone. The shipped unit sets neither, and runs every
+ * daemon as the same user.
  */
 import { randomBytes } from 'node:crypto';
 import { readFileSync, readlinkSync } from 'node:fs';
@@ -114,8 +115,3 @@ export function ownerState(mark: OwnerMark, self: string): OwnerState {
   return processStartTime(mark.pid) === mark.start ? 'alive' : 'dead';
 }
 
-/** One line for messages: who owns it and how to remove a table that is really abandoned. */
-export function describeOwner(mark: OwnerMark, state: OwnerState): string {
-  const who = `pid ${mark.pid}, knock port ${mark.knockPort}`;
-  return state === 'unknown' ? `${who}, in another pid namespace (its process cannot be looked up from here)` : who;
-}
