@@ -185,7 +185,7 @@ export class NftablesBackend implements FirewallBackend {
       const mark = current?.comment === undefined ? undefined : parseOwnerMark(current.comment);
       if (current !== undefined && mark?.instance !== this.#instance) {
         // Not ours (any more): another instance's, or one this instance never made. Leave it.
-        const owner = mark === undefined ? 'not made by an sknock-server' : `owned by pid ${mark.pid}, knock port ${mark.knockPort}`;
+        const owner = mark === undefined ? 'without an owner mark (an older version\'s, or not an sknock-server\'s)' : `owned by pid ${mark.pid}, knock port ${mark.knockPort}`;
         this.#onError?.(new SknockFirewallError('ERR_SKNOCK_FIREWALL_IN_USE', `teardown left table inet ${this.table} alone: it is ${owner}`));
         return;
       }
