@@ -179,6 +179,13 @@ const spec: FirewallSuiteSpec = {
       });
     }
 
+    it('a setup that fails for one family takes the other family\'s chains out again (no chain left marked by an instance that never came up)', async () => {
+      const c = ctx();
+      const backend = new IptablesBackend({ netns: c.server.name, commands: { ip6tablesRestore: 'false' } });
+      await assert.rejects(backend.setup(setupFor('reject')), (err: unknown) => (err as { code?: string }).code === 'ERR_SKNOCK_FIREWALL_COMMAND');
+      assert.equal(await c.server.rulesetSnapshot(), c.baseline);
+    });
+
     it('on a host without iptables tables, teardown also removes the tables setup made', async () => {
       const c = ctx();
       await c.server.exec('nft', ['flush', 'ruleset']);

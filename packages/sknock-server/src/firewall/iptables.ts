@@ -156,14 +156,23 @@ export class IptablesBackend implements FirewallBackend {
       // Every family is checked for a live owner before any is changed.
       const current = await Promise.all(this.families.map(async (family) => [family, await this.#save(family)] as const));
       for (const [, saved] of current) this.#refuseForeign(saved.tables, false);
-      await Promise.all(
+      const done: IpFamily[] = [];
+      const results = await Promise.allSettled(
         current.map(async ([family, saved]) => {
           const state = this.#familyState.get(family);
           if (state === undefined) this.#familyState.set(family, { createdTables: new Set(['filter', 'nat', 'mangle'].filter((t) => !saved.tables.has(t))) });
           else state.reference = undefined; // set up again: recorded anew
           await this.#installFamily(family, checked, grants, saved, false);
+          done.push(family);
         }),
       );
+      const failure = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+      if (failure !== undefined) {
+        // One family in, the other refused (another instance won it meanwhile): take ours out
+        // again, so no chain is left marked by an instance that never came up.
+        await Promise.all(done.map((family) => this.#removeOwn(family).catch(() => undefined)));
+        throw failure.reason;
+      }
       this.#installed.clear();
       for (const g of grants) if (this.families.includes(g.family)) this.#installed.add(grantKey(g));
       this.#setup = checked;
@@ -262,6 +271,16 @@ export class IptablesBackend implements FirewallBackend {
       this.#installed.clear();
       this.#familyState.clear();
     });
+  }
+
+  /** Removes one family's chains if they carry this instance's mark. */
+  async #removeOwn(family: IpFamily): Promise<void> {
+    const current = await this.#save(family);
+    const owner = savedOwner(current.tables.get('filter'), this.chains);
+    if (owner === undefined || parseOwnerMark(owner)?.instance !== this.#instance) return;
+    const script = iptablesTeardownScript(this.chains, current.tables);
+    if (script !== '') await this.#restore(family, script);
+    await this.#dropTablesWeCreated(family, current.text, current.tables);
   }
 
   /** Throws IN_USE when the chains in `tables` carry the mark of another live instance. */
