@@ -1,60 +1,55 @@
 #!/usr/bin/env node
 /**
- * An HTTP client that knocks before its first request to an origin: `knockingFetch(url)`
- * works like `fetch(url)`. Credentials are loaded once (`createKnocker`); each origin is
- * knocked once, and again only when its grant may have run out.
+ * node:http through sKnock: an `http.Agent` whose every new connection knocks when it needs
+ * to (`createHttpAgent`). No re-knock timer to guess: a new connection first tries the port
+ * (a grant may still run) and knocks only when it does not answer; a kept-alive connection
+ * needs no grant at all (the server's firewall keeps established connections).
  *
  *   node examples/http-client.mjs        (a throwaway sKnock server + HTTP service on loopback)
  *   SKNOCK_HOST=… SKNOCK_PORT=… SKNOCK_PFX=… SKNOCK_PASSPHRASE=… SKNOCK_SERVER_CERT=… \
- *   node examples/http-client.mjs         (your own server; fetches http://SKNOCK_HOST:SKNOCK_PORT/)
+ *   node examples/http-client.mjs [requests [pause-seconds]]
+ *                                        (your own server; GETs http://SKNOCK_HOST:SKNOCK_PORT/)
  */
-import { createKnocker } from '@sknock/client';
+import { subscribe } from 'node:diagnostics_channel';
+import { get } from 'node:http';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { CHANNEL_CONNECTED, CHANNEL_KNOCK_SENT, createHttpAgent, createKnocker } from '@sknock/client';
 import { clientFromEnv } from './lib/local-lab.mjs';
 
-/**
- * Wraps `fetch` so that it knocks first.
- * @param {object} knockerOptions   pfx + passphrase (or key + certificate), serverCertificate
- * @param {object} [options]
- * @param {number} [options.reknockAfterMs]  knock again after this long (default 10 s: under
- *        the server's default 15 s grant; open keep-alive connections need no grant)
- * @param {object} [options.knockOptions]    extra knock() options (knockPort, timeout, …)
- */
-async function createKnockingFetch(knockerOptions, { reknockAfterMs = 10_000, knockOptions = {} } = {}) {
-  const knocker = await createKnocker(knockerOptions); // reads and checks the credentials once
-  const knocks = new Map(); // origin → { at, done: Promise }
+const [requests = 3, pauseSeconds = 0] = process.argv.slice(2).map(Number);
+const { host, port, knockOptions, lab } = await clientFromEnv({ service: 'http', log: console.log });
+const { pfx, passphrase, serverCertificate, ...knock } = knockOptions;
 
-  function knockOnce(url) {
-    const previous = knocks.get(url.origin);
-    if (previous && Date.now() - previous.at < reknockAfterMs) return previous.done; // also shares a knock in flight
-    const port = Number(url.port || (url.protocol === 'https:' ? 443 : 80));
-    const entry = { at: Date.now(), done: knocker.knock({ host: url.hostname, port, ...knockOptions }) };
-    entry.done.catch(() => knocks.delete(url.origin)); // a failed knock is not remembered
-    knocks.set(url.origin, entry);
-    return entry.done;
-  }
+// Credentials are loaded once; the agent knocks through this knocker.
+const knocker = await createKnocker({ pfx, passphrase, serverCertificate });
+// keepAlive: one connection carries the requests; `knock` holds connect() options (knockPort, grantSeconds, …).
+const agent = createHttpAgent(knocker, { keepAlive: true, knock });
 
-  return async function knockingFetch(input, init) {
-    const url = new URL(input instanceof Request ? input.url : input);
-    await knockOnce(url);
-    return fetch(input, init);
-  };
+let knocks = 0;
+let connections = 0;
+subscribe(CHANNEL_KNOCK_SENT, () => knocks++);
+subscribe(CHANNEL_CONNECTED, () => connections++); // the SDK never logs; it publishes what it does
+
+function request(path) {
+  return new Promise((resolve, reject) => {
+    get({ host, port, path, agent }, (res) => {
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (c) => (body += c));
+      res.on('end', () => resolve({ status: res.statusCode, body }));
+    }).on('error', reject);
+  });
 }
 
-// ------------------------------------------------------------------------------------------
-// Try it.
-
-const { host, port, knockOptions, lab } = await clientFromEnv({ service: 'http', log: console.log });
-const { pfx, passphrase, serverCertificate, ...rest } = knockOptions;
-let knocks = 0;
-const knockingFetch = await createKnockingFetch({ pfx, passphrase, serverCertificate }, { knockOptions: rest });
-lab?.server.on('accept', () => knocks++); // lab only: count the knocks the server accepted
-
 try {
-  for (const path of ['/first', '/second', '/third']) {
-    const response = await knockingFetch(`http://${host}:${port}${path}`);
-    console.log(`GET ${path} → ${response.status} ${await response.text()}`);
+  for (let i = 0; i < requests; i++) {
+    if (i > 0 && pauseSeconds > 0) await sleep(pauseSeconds * 1000);
+    const path = ['/first', '/second', '/third'][i] ?? `/request-${i + 1}`;
+    const { status, body } = await request(path);
+    console.log(`GET ${path} → ${status} ${body}`);
   }
-  if (lab) console.log(`three requests, ${knocks} knock${knocks === 1 ? '' : 's'} accepted by the server`);
+  console.log(`${requests} requests, ${knocks} knock${knocks === 1 ? '' : 's'} sent, ${connections} connection${connections === 1 ? '' : 's'}`);
 } finally {
+  agent.destroy();
   await lab?.close();
 }

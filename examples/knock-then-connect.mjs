@@ -18,7 +18,9 @@ const { host, port, knockOptions, lab } = await clientFromEnv({ service: 'hello'
 
 try {
   // 1. Knock. One encrypted, signed UDP datagram; `knock()` resolves once the port answers
-  //    (it probes with TCP connects), and retries with a fresh packet if it does not.
+  //    (it tries TCP connections, and resets the one that answers), and retries with a fresh
+  //    packet if it does not. To get that connection instead of making a second one, and to
+  //    knock only when needed, use `connect()` from @sknock/client.
   const result = await knock({ host, port, ...knockOptions, timeout: 10_000 });
   console.log(`knocked: tcp/${result.port} on ${result.address} is open for ${result.sourceAddress}` +
     ` after ${Math.round(result.elapsedMs)} ms (${result.attempts} knock${result.attempts > 1 ? 's' : ''})`);

@@ -11,9 +11,9 @@
 #   Host hidden.example.org
 #       ProxyCommand sknock connect %h %p --pfx ~/.sknock/me.pfx --server-cert ~/.sknock/server.cer --passphrase-file ~/.sknock/me.pass
 #
-# `sknock connect` knocks for tcp/%p, waits until the port answers, then copies standard
-# input to the connection and the connection to standard output, over that same TCP
-# connection (sshd sees exactly one). Its messages go to standard error; exit status 0 when
+# `sknock connect` tries tcp/%p (a grant may still run), knocks if it does not answer, then
+# copies standard input to the connection and the connection to standard output, over the
+# TCP connection that answered (sshd sees exactly one, and no probe before it). Its messages go to standard error; exit status 0 when
 # the connection ended, 1 when the port did not open.
 #
 # Settings (environment, with defaults):

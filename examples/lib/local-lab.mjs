@@ -5,8 +5,11 @@
  * small service to knock for.
  *
  * The memory back end records grants but blocks nothing (a real deployment uses nftables
- * or iptables; see demo.mjs for one in network namespaces). `lab.firewall.isAllowed()`
- * tells whether a grant is open.
+ * or iptables; see demo.mjs for one in network namespaces), so the lab stands in for the
+ * firewall itself: the service listens only while a grant for its port is open, and a
+ * connection before the knock or after the grant ran out is refused, as a firewall with
+ * policy `reject` would (connections already made stay up, as conntrack keeps them).
+ * `lab.firewall.isAllowed()` tells whether a grant is open.
  *
  * `clientFromEnv()` is what the client examples call: with SKNOCK_HOST set it returns your
  * real server's settings from the environment, otherwise it starts a lab.
@@ -21,7 +24,10 @@ import { createCa, issueClientCertificate, issueServerCertificate } from '@sknoc
 
 const PASSPHRASE = 'example-only';
 
-/** Starts the service a lab hides: `hello` (one line), `echo` (echoes) or `http` (answers JSON). */
+/**
+ * The service a lab hides: `hello` (one line), `echo` (echoes) or `http` (answers JSON), on a
+ * free port that it listens on only between `open()` and `close()`.
+ */
 async function startService(kind) {
   const server =
     kind === 'http'
@@ -34,9 +40,31 @@ async function startService(kind) {
           if (kind === 'echo') socket.pipe(socket);
           else socket.end(`hello ${socket.remoteAddress}, you reached the hidden service\n`);
         });
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  return server;
+  // A free port, kept for the service; it listens there only while a grant is open.
+  const probe = createTcpServer().listen(0, '127.0.0.1');
+  await once(probe, 'listening');
+  const port = probe.address().port;
+  await new Promise((resolve) => probe.close(resolve));
+  let listening;
+  return {
+    port,
+    async open() {
+      listening ??= new Promise((resolve, reject) => {
+        server.once('error', reject);
+        server.listen(port, '127.0.0.1', resolve);
+      });
+      await listening;
+    },
+    /** Stops taking new connections; the ones made stay up (closeAll: end those too). */
+    async close({ closeAll = false } = {}) {
+      const was = listening;
+      listening = undefined;
+      if (was === undefined) return;
+      await was;
+      if (closeAll && typeof server.closeAllConnections === 'function') server.closeAllConnections();
+      await new Promise((resolve) => server.close(() => resolve()));
+    },
+  };
 }
 
 /**
@@ -47,7 +75,7 @@ async function startService(kind) {
  */
 export async function startLocalLab({ service = 'hello', durationSeconds = 15, log = () => {} } = {}) {
   const svc = service === 'none' ? undefined : await startService(service);
-  const servicePort = svc?.address().port ?? 2000;
+  const servicePort = svc?.port ?? 2000;
 
   // Credentials: a CA, a server certificate, and a client certificate that grants the
   // service's port (the grants live inside the client certificate).
@@ -68,7 +96,14 @@ export async function startLocalLab({ service = 'hello', durationSeconds = 15, l
     listenPort: 0, // any free UDP port; knocks must name it (knockPort), as no firewall redirects them
     logger: false,
   });
-  server.on('open', (e) => log(`[lab server] grant: ${e.grant.address} → ${e.grant.protocol}/${e.grant.port} for ${durationSeconds} s`));
+  server.on('open', (e) => {
+    log(`[lab server] grant: ${e.grant.address} → ${e.grant.protocol}/${e.grant.port} for ${durationSeconds} s`);
+    if (e.grant.protocol === 'tcp' && e.grant.port === servicePort) void svc?.open();
+  });
+  server.on('close', (e) => {
+    const forService = (g) => g.grant.protocol === 'tcp' && g.grant.port === servicePort;
+    if (forService(e) && !server.grants().some(forService)) void svc?.close();
+  });
   server.on('reject', (e) => log(`[lab server] dropped a datagram from ${e.source.address}: ${e.code}`));
   const { port: knockPort } = await server.start();
   log(`[lab server] sKnock server on 127.0.0.1 udp/${knockPort} (memory firewall back end), service on tcp/${servicePort}`);
@@ -87,7 +122,7 @@ export async function startLocalLab({ service = 'hello', durationSeconds = 15, l
     server,
     async close() {
       await server.stop();
-      if (svc) await new Promise((resolve) => svc.close(resolve));
+      await svc?.close({ closeAll: true });
     },
   };
 }
@@ -101,17 +136,23 @@ export async function startLocalLab({ service = 'hello', durationSeconds = 15, l
  *   SKNOCK_SERVER_CERT                the server's certificate (DER or PEM)
  *   SKNOCK_KNOCK_PORT                 optional: the server's knock port (default any port)
  *
- * Otherwise a lab from `startLocalLab({ service })`.
+ *   SKNOCK_GRANT_SECONDS              optional: the server's grant duration (PORT_OPEN_DURATION_IN_SECONDS)
+ *
+ * Otherwise a lab from `startLocalLab({ service })`; with `needs` (what the example needs
+ * that a lab has not, e.g. 'a PostgreSQL server'), no lab: it throws, saying what to set.
  * @returns {Promise<{ host: string, port: number, knockOptions: object, lab?: object }>}
  */
-export async function clientFromEnv({ service = 'hello', log } = {}) {
+export async function clientFromEnv({ service = 'hello', log, needs } = {}) {
   const env = process.env;
+  if (!env.SKNOCK_HOST && needs) {
+    throw new Error(`this example needs ${needs} behind an sKnock server: set SKNOCK_HOST, SKNOCK_PORT, SKNOCK_PFX, SKNOCK_PASSPHRASE (or SKNOCK_PASSPHRASE_FILE) and SKNOCK_SERVER_CERT`);
+  }
   if (!env.SKNOCK_HOST) {
     const lab = await startLocalLab({ service, log });
     return {
       host: lab.host,
       port: lab.servicePort,
-      knockOptions: { ...lab.credentials, knockPort: lab.knockPort },
+      knockOptions: { ...lab.credentials, knockPort: lab.knockPort, grantSeconds: 15 },
       lab,
     };
   }
@@ -129,6 +170,7 @@ export async function clientFromEnv({ service = 'hello', log } = {}) {
       passphrase,
       serverCertificate: env.SKNOCK_SERVER_CERT,
       ...(env.SKNOCK_KNOCK_PORT ? { knockPort: Number(env.SKNOCK_KNOCK_PORT) } : {}),
+      ...(env.SKNOCK_GRANT_SECONDS ? { grantSeconds: Number(env.SKNOCK_GRANT_SECONDS) } : {}),
     },
   };
 }

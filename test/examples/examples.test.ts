@@ -45,16 +45,22 @@ describe('examples/knock-then-connect.mjs', () => {
   });
 });
 
-describe('examples/http-client.mjs', () => {
-  it('knocks once for three requests to the same origin', async () => {
-    const r = await runExample('http-client.mjs');
-    assert.equal(r.code, 0, show(r));
-    for (const path of ['/first', '/second', '/third']) {
-      assert.match(r.stdout, new RegExp(`^GET ${path} → 200 \\{"path":"${path}","from":"127\\.0\\.0\\.1","message":"hello from behind the knock"\\}$`, 'm'), show(r));
-    }
-    assert.match(r.stdout, /^three requests, 1 knock accepted by the server$/m, show(r));
+for (const [script, verb] of [
+  ['http-client.mjs', 'GET'],
+  ['fetch-undici.mjs', 'fetch'],
+] as const) {
+  describe(`examples/${script}`, () => {
+    it('knocks once for three requests over a kept-alive connection, and only when the port refused', async () => {
+      const r = await runExample(script);
+      assert.equal(r.code, 0, show(r));
+      for (const path of ['/first', '/second', '/third']) {
+        assert.match(r.stdout, new RegExp(`^${verb} ${path} → 200 \\{"path":"${path}","from":"127\\.0\\.0\\.1","message":"hello from behind the knock"\\}$`, 'm'), show(r));
+      }
+      assert.equal(r.stdout.match(/^\[lab server\] grant: /gm)?.length, 1, show(r));
+      assert.match(r.stdout, /^3 requests, 1 knock sent, [1-3] connections?$/m, show(r));
+    });
   });
-});
+}
 
 describe('examples/embedded-server.mjs', () => {
   it('drives its own firewall back end through setup, open and teardown', async () => {

@@ -51,10 +51,12 @@ describe('examples/systemd', () => {
     // The operator's steps, with the sknock-ca command: a CA, the server's PKCS#12, a CRL.
     const ca = join(dir, 'ca');
     writeFileSync(join(dir, 'pass'), 'server password\n', { mode: 0o600 });
+    writeFileSync(join(dir, 'ca-pass'), 'CA key passphrase\n', { mode: 0o600 });
+    const caPass = ['--ca-passphrase-file', join(dir, 'ca-pass')];
     for (const args of [
-      ['init', '--dir', ca, '--name', 'systemd example CA'],
-      ['issue-server', '--dir', ca, '--name', 'knock.example.org', '--passphrase-file', join(dir, 'pass')],
-      ['crl', '--dir', ca],
+      ['init', '--dir', ca, '--name', 'systemd example CA', ...caPass],
+      ['issue-server', '--dir', ca, '--name', 'knock.example.org', '--passphrase-file', join(dir, 'pass'), ...caPass],
+      ['crl', '--dir', ca, ...caPass],
     ]) {
       const r = await run(process.execPath, [caMain, ...args]);
       assert.equal(r.code, 0, `sknock-ca ${args[0]}: ${show(r)}`);

@@ -1,6 +1,6 @@
 import { channel } from 'node:diagnostics_channel';
 import type { KnockProtocol } from '@sknock/protocol';
-import { CHANNEL_FAILURE, CHANNEL_KNOCK_SENT, CHANNEL_PORT_OPEN, CHANNEL_RETRY } from './constants.js';
+import { CHANNEL_CONNECTED, CHANNEL_FAILURE, CHANNEL_KNOCK_SENT, CHANNEL_PORT_OPEN, CHANNEL_RETRY } from './constants.js';
 import type { SknockClientErrorCode } from './errors.js';
 
 /**
@@ -54,6 +54,17 @@ export interface RetryMessage {
   readonly lastProbeError: string;
 }
 
+/** When `connect()` (or an agent, or `knocker.socket()`) hands over a connection: one message per connection. */
+export interface ConnectedMessage {
+  readonly host: string;
+  readonly address: string;
+  readonly port: number;
+  /** Knocks sent for it (0: a grant was still running; shared with concurrent calls). */
+  readonly knocks: number;
+  /** ms since the call started. */
+  readonly elapsedMs: number;
+}
+
 /** When the call rejects. */
 export interface FailureMessage {
   readonly host: string;
@@ -68,6 +79,7 @@ const knockSent = channel(CHANNEL_KNOCK_SENT);
 const portOpen = channel(CHANNEL_PORT_OPEN);
 const retry = channel(CHANNEL_RETRY);
 const failure = channel(CHANNEL_FAILURE);
+const connected = channel(CHANNEL_CONNECTED);
 
 export function publishKnockSent(message: KnockSentMessage): void {
   if (knockSent.hasSubscribers) knockSent.publish(Object.freeze(message));
@@ -80,4 +92,7 @@ export function publishRetry(message: RetryMessage): void {
 }
 export function publishFailure(message: FailureMessage): void {
   if (failure.hasSubscribers) failure.publish(Object.freeze(message));
+}
+export function publishConnected(message: ConnectedMessage): void {
+  if (connected.hasSubscribers) connected.publish(Object.freeze(message));
 }

@@ -1,7 +1,9 @@
+import { SknockProtocolError } from '@sknock/protocol';
+
 /**
- * The client package's one error class and the union of its codes. `knock()`,
- * `createKnocker()` and `Knocker.knock()` reject only with `SknockClientError`; callers
- * `switch (err.code)`. Messages are for people and may change, codes never do.
+ * The client package's one error class and the union of its codes. `knock()`, `connect()`,
+ * `tlsConnect()`, `createKnocker()` and the knocker's methods reject only with
+ * `SknockClientError`; callers `switch (err.code)`. Messages are for people and may change, codes never do.
  */
 
 export type SknockClientErrorCode =
@@ -36,7 +38,12 @@ export type SknockClientErrorCode =
    */
   | 'ERR_SKNOCK_TIMEOUT'
   /** `signal` was aborted; `cause` is the signal's reason. */
-  | 'ERR_SKNOCK_ABORTED';
+  | 'ERR_SKNOCK_ABORTED'
+  /**
+   * `tlsConnect()`: the port opened and the TCP connection stands, but the TLS handshake over
+   * it failed or did not finish in time; `cause` is the TLS error. The connection is closed.
+   */
+  | 'ERR_SKNOCK_TLS_FAILED';
 
 export interface SknockClientErrorDetails {
   readonly cause?: unknown;
@@ -72,4 +79,13 @@ export function isSknockClientError(err: unknown, code?: SknockClientErrorCode):
 /** `ERR_SKNOCK_INVALID_OPTION` naming `option`. */
 export function invalidOption(option: string, message: string): SknockClientError {
   return new SknockClientError('ERR_SKNOCK_INVALID_OPTION', `${option}: ${message}`, { option });
+}
+
+/** Any failure as a client error: a protocol error while building the packet is a credentials problem. */
+export function toClientError(err: unknown): SknockClientError {
+  if (err instanceof SknockClientError) return err;
+  if (err instanceof SknockProtocolError) {
+    return new SknockClientError('ERR_SKNOCK_CREDENTIALS', `cannot build the knock: ${err.message} [${err.code}]`, { cause: err });
+  }
+  return new SknockClientError('ERR_SKNOCK_SEND_FAILED', `unexpected failure: ${(err as Error)?.message ?? String(err)}`, { cause: err });
 }

@@ -1,26 +1,24 @@
 import { randomInt } from 'node:crypto';
 import type { Socket } from 'node:net';
+import type { TLSSocket } from 'node:tls';
 import { performance } from 'node:perf_hooks';
-import {
-  RANDOM_KNOCK_PORT_MAX,
-  RANDOM_KNOCK_PORT_MIN,
-  SknockProtocolError,
-  createKnockPacket,
-  type IpFamily,
-  type KnockProtocol,
-} from '@sknock/protocol';
+import { RANDOM_KNOCK_PORT_MAX, RANDOM_KNOCK_PORT_MIN, createKnockPacket, type IpFamily, type KnockProtocol } from '@sknock/protocol';
+import { DEFAULT_KNOCK_AFTER_MS } from './constants.js';
 import { checkUsable, loadClientCredentials, loadServerCertificate, type LoadedCredentials } from './credentials.js';
-import { publishFailure, publishKnockSent, publishPortOpen, publishRetry } from './diagnostics.js';
-import { SknockClientError, invalidOption } from './errors.js';
+import { publishFailure } from './diagnostics.js';
+import { SknockClientError, invalidOption, toClientError } from './errors.js';
+import { GrantMemory } from './grant-memory.js';
+import type { ConnectOptions, SocketDefaults, TlsConnectOptions } from './connect-options.js';
+import type { KnockingSocket } from './knocking-socket.js';
 import { validateKnockerOptions, validateTargetOptions, type KnockTargetOptions, type KnockerOptions, type NormalizedKnockerOptions, type NormalizedTarget } from './options.js';
-import { pollPort } from './probe-port.js';
+import { PortFlight, type FlightHost, type FlightOutcome, type Located } from './port-flight.js';
 import { resolveHost } from './resolve-host.js';
 import { sendDatagram } from './send-datagram.js';
 import { localAddressToward } from './source-address.js';
 
 /**
- * The knock itself: resolve once, then up to `retries + 1` tries, each a fresh knock
- * datagram followed by TCP probes for its share of the remaining time.
+ * A knocker: loaded credentials, the grants it made (`GrantMemory`) and the flights under way
+ * (`PortFlight`: one datagram and one wait for concurrent calls to the same target).
  */
 
 /** What a successful knock resolves to. */
@@ -29,7 +27,7 @@ export interface KnockResult {
   readonly address: string;
   readonly port: number;
   readonly protocol: KnockProtocol;
-  /** Knock datagrams sent. */
+  /** Knock datagrams sent (0 when the port already answered: a grant was still running). */
   readonly attempts: number;
   /** ms from the call to the port answering (or to the datagram being sent, unverified). */
   readonly elapsedMs: number;
@@ -37,22 +35,40 @@ export interface KnockResult {
   readonly verified: boolean;
   /** The address bound into the knock (what the server must see as the source). */
   readonly sourceAddress: string;
+  /**
+   * How long the grant lasts, s: the `grantSeconds` option, or what this knocker learned
+   * (the longest time after a knock at which a connection still succeeded, once a later
+   * connection found the port closed); `undefined` when neither says.
+   */
+  readonly grantSeconds: number | undefined;
+  /** When the grant of the last knock runs out (ms since the epoch, as `Date.now()`), when `grantSeconds` is known. */
+  readonly grantExpiresAt: number | undefined;
 }
 
-/** Loaded, checked credentials: knock as often as you like without loading them again. */
+/** Loaded, checked credentials: knock and connect as often as you like without loading them again. */
 export interface Knocker {
+  /** Knocks (always sends a datagram) and, for TCP, waits until the port answers. */
   knock(options: KnockTargetOptions): Promise<KnockResult>;
+  /** A TCP connection to the port, knocking first only when it does not answer (`connect()`). */
+  connect(options: ConnectOptions): Promise<Socket>;
+  /** `connect()`, then TLS over that connection (`tlsConnect()`). */
+  tlsConnect(options: TlsConnectOptions): Promise<TLSSocket>;
+  /**
+   * A socket-like stream that knocks and connects when its `connect(port, host)` is called:
+   * for libraries that take a stream factory and connect it themselves (pg's `stream`).
+   */
+  socket(defaults?: SocketDefaults): KnockingSocket;
 }
 
-/** Internal extras (the CLI's): not part of the public API. */
+/** Internal extras (the CLI's and `connect()`'s): not part of the public API. */
 export interface KnockInternals {
-  /** Keep the probe connection that answered and return it (for `sknock connect`). */
+  /** Want a connection of one's own (`connect()`): tries the port first, keeps the connection that answered. */
   readonly keepSocket?: boolean;
+  /** With `keepSocket`: ms the port is given before knocking (default `DEFAULT_KNOCK_AFTER_MS`). */
+  readonly knockAfter?: number;
 }
 
-export interface KnockOutcome extends KnockResult {
-  readonly socket: Socket | undefined;
-}
+export type KnockOutcome = FlightOutcome;
 
 export interface PreparedKnock {
   readonly host: string;
@@ -63,7 +79,10 @@ export interface PreparedKnock {
   readonly knockPort: number;
 }
 
-export class KnockerImpl implements Knocker {
+export class KnockerImpl implements FlightHost {
+  readonly memory = new GrantMemory();
+  readonly #flights = new Map<string, PortFlight>();
+
   constructor(
     private readonly credentials: LoadedCredentials,
     private readonly serverCertificate: Uint8Array,
@@ -75,12 +94,28 @@ export class KnockerImpl implements Knocker {
     return result;
   }
 
-  /** Runs a validated knock. `started` is the `performance.now()` of the user's call. */
+  /**
+   * Runs a validated knock (or, with `keepSocket`, a connect). `started` is the
+   * `performance.now()` of the user's call. Joins the flight already under way for the same
+   * target, if there is one.
+   */
   async run(target: NormalizedTarget, started: number, internals: KnockInternals): Promise<KnockOutcome> {
-    const deadline = started + target.timeout;
-    const state = { attempts: 0 };
     try {
-      return await this.runTries(target, started, deadline, state, internals);
+      throwIfAborted(target.signal, 0);
+      const wantsSocket = internals.keepSocket === true && target.protocol === 'tcp' && target.verify;
+      const grantKey = `${target.host}|${target.family}|${target.port}|${target.sourceAddress ?? ''}`;
+      const flightKey = `${grantKey}|${target.protocol}|${target.verify}|${target.knockPort ?? ''}`;
+      const join = { started, deadline: started + target.timeout, wantsSocket, forceKnock: !wantsSocket, signal: target.signal };
+      let flight = this.#flights.get(flightKey);
+      if (flight === undefined) {
+        const knockAfter = wantsSocket ? (internals.knockAfter ?? DEFAULT_KNOCK_AFTER_MS) : 0;
+        const created = new PortFlight(this, { ...target, knockAfter }, grantKey, join, () => {
+          if (this.#flights.get(flightKey) === created) this.#flights.delete(flightKey);
+        });
+        flight = created;
+        this.#flights.set(flightKey, created);
+      }
+      return await flight.join(join);
     } catch (err) {
       const error = toClientError(err);
       publishFailure({
@@ -88,10 +123,23 @@ export class KnockerImpl implements Knocker {
         port: target.port,
         code: error.code,
         message: error.message,
-        attempts: state.attempts,
+        attempts: error.attempts ?? 0,
         elapsedMs: performance.now() - started,
       });
       throw error;
+    }
+  }
+
+  checkUsable(target: NormalizedTarget): void {
+    checkUsable(this.credentials, target.protocol, target.port);
+  }
+
+  async send(located: Located, knockPort: number, datagram: Uint8Array, attempts: number): Promise<void> {
+    try {
+      await sendDatagram({ address: located.address, port: knockPort, family: located.family, data: datagram });
+    } catch (cause) {
+      const code = (cause as NodeJS.ErrnoException)?.code ?? String(cause);
+      throw new SknockClientError('ERR_SKNOCK_SEND_FAILED', `cannot send the knock to ${located.address} port ${knockPort}: ${code}`, { cause, attempts });
     }
   }
 
@@ -112,7 +160,7 @@ export class KnockerImpl implements Knocker {
     return { host: target.host, address, sourceAddress, knockPort, datagram: this.packet(target, sourceAddress) };
   }
 
-  private async locate(target: NormalizedTarget, deadline: number): Promise<{ address: string; family: IpFamily; sourceAddress: string }> {
+  async locate(target: NormalizedTarget, deadline: number): Promise<{ address: string; family: IpFamily; sourceAddress: string }> {
     const { address, family } = await beforeDeadline(resolveHost(target.host, target.family), deadline, target.signal);
     let sourceAddress = target.sourceAddress;
     if (sourceAddress !== undefined) {
@@ -128,7 +176,7 @@ export class KnockerImpl implements Knocker {
     return { address, family, sourceAddress };
   }
 
-  private packet(target: NormalizedTarget, sourceAddress: string): Uint8Array {
+  packet(target: NormalizedTarget, sourceAddress: string): Uint8Array {
     return createKnockPacket({
       credentials: this.credentials,
       serverCertificate: this.serverCertificate,
@@ -136,84 +184,6 @@ export class KnockerImpl implements Knocker {
       port: target.port,
       address: sourceAddress,
     });
-  }
-
-  private async runTries(
-    target: NormalizedTarget,
-    started: number,
-    deadline: number,
-    state: { attempts: number },
-    internals: KnockInternals,
-  ): Promise<KnockOutcome> {
-    throwIfAborted(target.signal, 0);
-    checkUsable(this.credentials, target.protocol, target.port);
-    const { address, family, sourceAddress } = await this.locate(target, deadline);
-    const checking = target.protocol === 'tcp' && target.verify;
-    const tries = checking ? target.retries + 1 : 1;
-    let lastProbeError = 'no answer';
-
-    for (let i = 0; i < tries; i++) {
-      throwIfAborted(target.signal, state.attempts);
-      if (i > 0) {
-        publishRetry({ host: target.host, address, port: target.port, attempt: i + 1, elapsedMs: performance.now() - started, lastProbeError });
-      }
-      const knockPort = target.knockPort ?? randomKnockPort();
-      const datagram = this.packet(target, sourceAddress);
-      try {
-        await sendDatagram({ address, port: knockPort, family, data: datagram });
-      } catch (cause) {
-        const code = (cause as NodeJS.ErrnoException)?.code ?? String(cause);
-        throw new SknockClientError('ERR_SKNOCK_SEND_FAILED', `cannot send the knock to ${address} port ${knockPort}: ${code}`, {
-          cause,
-          attempts: state.attempts,
-        });
-      }
-      state.attempts++;
-      const sentAt = performance.now();
-      publishKnockSent({
-        host: target.host,
-        address,
-        port: target.port,
-        protocol: target.protocol,
-        knockPort,
-        sourceAddress,
-        attempt: state.attempts,
-        bytes: datagram.length,
-        elapsedMs: sentAt - started,
-      });
-      if (!checking) {
-        return result(false, undefined);
-      }
-      // Each try gets an equal share of the time left, so a late start still leaves every
-      // remaining try its window; the last one ends at the deadline.
-      const until = sentAt + Math.max(0, deadline - sentAt) / (tries - i);
-      const polled = await pollPort({ address, port: target.port, family, until, signal: target.signal, keepSocket: internals.keepSocket === true });
-      if (polled.outcome === 'open') {
-        const now = performance.now();
-        publishPortOpen({
-          host: target.host,
-          address,
-          port: target.port,
-          attempt: state.attempts,
-          elapsedMs: now - started,
-          sinceKnockMs: now - sentAt,
-          probes: polled.probes,
-        });
-        return result(true, polled.socket, now);
-      }
-      if (polled.outcome === 'aborted') throwIfAborted(target.signal, state.attempts);
-      if (polled.outcome === 'closed') lastProbeError = polled.lastError;
-    }
-    throw new SknockClientError(
-      'ERR_SKNOCK_PORT_NOT_OPENED',
-      `tcp/${target.port} on ${target.host === address ? address : `${target.host} (${address})`} did not open after ` +
-        `${plural(state.attempts, 'knock')} in ${Math.round(performance.now() - started)} ms (last probe: ${lastProbeError})`,
-      { attempts: state.attempts },
-    );
-
-    function result(verified: boolean, socket: Socket | undefined, now = performance.now()): KnockOutcome {
-      return { address, port: target.port, protocol: target.protocol, attempts: state.attempts, elapsedMs: now - started, verified, sourceAddress, socket };
-    }
   }
 }
 
@@ -275,25 +245,8 @@ function beforeDeadline<T>(step: Promise<T>, deadline: number, signal: AbortSign
   });
 }
 
-function toClientError(err: unknown): SknockClientError {
-  if (err instanceof SknockClientError) return err;
-  if (err instanceof SknockProtocolError) {
-    return new SknockClientError('ERR_SKNOCK_CREDENTIALS', `cannot build the knock: ${err.message} [${err.code}]`, { cause: err });
-  }
-  return new SknockClientError('ERR_SKNOCK_SEND_FAILED', `unexpected failure: ${(err as Error)?.message ?? String(err)}`, { cause: err });
-}
-
 /** Loads a knocker's credentials and server certificate (validated options). */
 export async function loadKnocker(options: NormalizedKnockerOptions): Promise<KnockerImpl> {
   const [credentials, serverCertificate] = await Promise.all([loadClientCredentials(options.source), loadServerCertificate(options.serverCertificate)]);
   return new KnockerImpl(credentials, serverCertificate);
-}
-
-/**
- * Loads and checks credentials and the server certificate once (PKCS#12 decryption is slow
- * on purpose) and returns a knocker for apps that knock often.
- */
-export async function createKnocker(options: KnockerOptions): Promise<Knocker> {
-  const impl = await loadKnocker(validateKnockerOptions(options));
-  return { knock: (target: KnockTargetOptions) => impl.knock(target) };
 }

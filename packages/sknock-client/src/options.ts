@@ -1,7 +1,7 @@
 import type { KeyObject } from 'node:crypto';
 import { isIP } from 'node:net';
 import type { KnockProtocol } from '@sknock/protocol';
-import { DEFAULT_RETRIES, DEFAULT_TIMEOUT_MS, MAX_RETRIES, MAX_TIMEOUT_MS } from './constants.js';
+import { DEFAULT_RETRIES, DEFAULT_TIMEOUT_MS, MAX_GRANT_SECONDS, MAX_RETRIES, MAX_TIMEOUT_MS } from './constants.js';
 import { invalidOption } from './errors.js';
 
 /**
@@ -59,13 +59,16 @@ export interface KnockTargetOptions {
   readonly retries?: number;
   /** Cancels the call (rejects with `ERR_SKNOCK_ABORTED`). */
   readonly signal?: AbortSignal;
+  /** How long the server's grant lasts (its `PORT_OPEN_DURATION_IN_SECONDS`), if you know it:
+   * the result then says when the grant runs out, and `connect()` knocks at once once it has. */
+  readonly grantSeconds?: number;
 }
 
 /** Everything `knock()` takes. */
 export interface KnockOptions extends KnockerOptions, KnockTargetOptions {}
 
-const KNOCKER_KEYS = ['pfx', 'passphrase', 'key', 'certificate', 'credentials', 'serverCertificate'] as const;
-const TARGET_KEYS = ['host', 'port', 'protocol', 'family', 'knockPort', 'sourceAddress', 'verify', 'timeout', 'retries', 'signal'] as const;
+export const KNOCKER_KEYS = ['pfx', 'passphrase', 'key', 'certificate', 'credentials', 'serverCertificate'] as const;
+export const TARGET_KEYS = ['host', 'port', 'protocol', 'family', 'knockPort', 'sourceAddress', 'verify', 'timeout', 'retries', 'signal', 'grantSeconds'] as const;
 
 export type CredentialSource =
   | { readonly kind: 'pfx'; readonly pfx: string | Uint8Array; readonly passphrase: string }
@@ -88,13 +91,14 @@ export interface NormalizedTarget {
   readonly timeout: number;
   readonly retries: number;
   readonly signal: AbortSignal | undefined;
+  readonly grantSeconds: number | undefined;
 }
 
-function assertObject(value: unknown, name: string): asserts value is Record<string, unknown> {
+export function assertObject(value: unknown, name: string): asserts value is Record<string, unknown> {
   if (value === null || typeof value !== 'object' || Array.isArray(value)) throw invalidOption(name, 'must be an object');
 }
 
-function rejectUnknownKeys(options: Record<string, unknown>, allowed: readonly string[], hint: string): void {
+export function rejectUnknownKeys(options: Record<string, unknown>, allowed: readonly string[], hint: string): void {
   for (const key of Object.keys(options)) {
     if (!allowed.includes(key)) throw invalidOption(key, `unknown option${hint}`);
   }
@@ -110,7 +114,7 @@ function pathPemOrBytes(options: Record<string, unknown>, name: string, what: st
   return value;
 }
 
-function integerIn(options: Record<string, unknown>, name: string, min: number, max: number): number | undefined {
+export function integerIn(options: Record<string, unknown>, name: string, min: number, max: number): number | undefined {
   const value = options[name];
   if (value === undefined) return undefined;
   if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
@@ -129,7 +133,7 @@ export function describe(value: unknown): string {
   return typeof value === 'function' ? 'a function' : 'an object';
 }
 
-function validateKnockerFields(o: Record<string, unknown>): NormalizedKnockerOptions {
+export function validateKnockerFields(o: Record<string, unknown>): NormalizedKnockerOptions {
   const present = (k: string): boolean => o[k] !== undefined;
   const sources = [present('pfx') && 'pfx', (present('key') || present('certificate')) && 'key + certificate', present('credentials') && 'credentials'].filter(Boolean);
   if (sources.length === 0) throw invalidOption('pfx', 'give client credentials: pfx (+ passphrase), key + certificate, or credentials');
@@ -167,7 +171,7 @@ function validateKnockerFields(o: Record<string, unknown>): NormalizedKnockerOpt
   return { source, serverCertificate };
 }
 
-function validateTargetFields(o: Record<string, unknown>): NormalizedTarget {
+export function validateTargetFields(o: Record<string, unknown>): NormalizedTarget {
   const host = o['host'];
   if (typeof host !== 'string' || host.trim() === '') throw invalidOption('host', `must be a host name or IP address, got ${describe(host)}`);
   const hostName = host.startsWith('[') && host.endsWith(']') ? host.slice(1, -1) : host;
@@ -210,6 +214,8 @@ function validateTargetFields(o: Record<string, unknown>): NormalizedTarget {
   const signal = o['signal'];
   if (signal !== undefined && !(signal instanceof AbortSignal)) throw invalidOption('signal', `must be an AbortSignal, got ${describe(signal)}`);
 
+  const grantSeconds = integerIn(o, 'grantSeconds', 1, MAX_GRANT_SECONDS);
+
   return {
     host: hostName,
     port,
@@ -221,6 +227,7 @@ function validateTargetFields(o: Record<string, unknown>): NormalizedTarget {
     timeout,
     retries,
     signal,
+    grantSeconds,
   };
 }
 
@@ -234,7 +241,7 @@ export function validateKnockerOptions(options: unknown): NormalizedKnockerOptio
 /** `Knocker.knock()` options. */
 export function validateTargetOptions(options: unknown): NormalizedTarget {
   assertObject(options, 'options');
-  rejectUnknownKeys(options, TARGET_KEYS, ' (knocker.knock() takes host, port, protocol, family, knockPort, sourceAddress, verify, timeout, retries, signal)');
+  rejectUnknownKeys(options, TARGET_KEYS, ' (knocker.knock() takes host, port, protocol, family, knockPort, sourceAddress, verify, timeout, retries, signal, grantSeconds)');
   return validateTargetFields(options);
 }
 

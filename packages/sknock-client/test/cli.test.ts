@@ -41,6 +41,33 @@ function run(args: readonly string[], options: { input?: Buffer | string; env?: 
   });
 }
 
+/**
+ * Runs the command with a standard output whose reader goes away: at once (closed before
+ * anything is written) or after the first chunk. Standard input stays open until it ends.
+ */
+function runClosingOutput(args: readonly string[], close: 'at-once' | 'after-first-chunk'): Promise<{ code: number | null; stderr: string; read: number }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [MAIN, ...args], { detached: true, stdio: 'pipe' });
+    let stderr = '';
+    let read = 0;
+    child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
+    if (close === 'at-once') child.stdout.destroy();
+    else {
+      child.stdout.once('data', (c: Buffer) => {
+        read = c.length;
+        child.stdout.destroy();
+      });
+    }
+    const timer = setTimeout(() => child.kill('SIGKILL'), 15_000);
+    child.on('error', reject);
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      child.stdin.destroy();
+      resolve({ code, stderr, read });
+    });
+  });
+}
+
 function json(r: Run): Record<string, unknown> & { error?: { code: string; message: string; attempts?: number } } {
   return JSON.parse(r.stdout.toString()) as never;
 }
@@ -55,7 +82,7 @@ assert.equal(process.env['SKNOCK_TEST_UNSET'], undefined);
 
 before(async () => {
   dir = await mkdtemp(join(tmpdir(), 'sknock-cli-'));
-  for (let i = 0; i < 5; i++) ports.push(await freePort('127.0.0.1'));
+  for (let i = 0; i < 6; i++) ports.push(await freePort('127.0.0.1'));
   const ca = await TestCa.create();
   [server, client] = await Promise.all([
     ca.issue({ name: 'server' }),
@@ -310,6 +337,45 @@ describe('sknock connect', () => {
     assert.equal(r.code, 1);
     assert.match(r.stderr, /did not open/);
     assert.equal(r.stdout.length, 0);
+  });
+});
+
+describe('a closed output', () => {
+  test('every command ends quietly with status 141 when the reader of its output goes away', async () => {
+    const csrKey = join(dir, 'closed.key');
+    const cases: [string, readonly string[]][] = [
+      ['--help', ['--help']],
+      ['knock --help', ['knock', '--help']],
+      ['knock --dry-run --output -', ['knock', '127.0.0.1', '-p', String(ports[0]), '--dry-run', '--output', '-', ...pfxArgs(), '--source-address', '127.0.0.1']],
+      ['csr to stdout', ['csr', '--name', 'closed', '--out-key', csrKey, '--out-csr', '-']],
+    ];
+    for (const [what, args] of cases) {
+      const r = await runClosingOutput(args, 'at-once');
+      assert.equal(r.code, 141, `${what}: ${r.stderr}`);
+      assert.doesNotMatch(r.stderr, /EPIPE|Error|at .*:\d+/, `${what}: no stack trace`);
+    }
+    assert.equal((await stat(csrKey)).mode & 0o777, 0o600, 'csr wrote its key all the same');
+  });
+
+  test('connect: a server that sends far more than a pipe holds, its reader gone after the first chunk', async () => {
+    const port = ports[5]!;
+    const fake = await FakeKnockServer.start({
+      host: '127.0.0.1',
+      serverKey: server.privateKey,
+      port,
+      onConnection: (s) => {
+        s.on('error', () => undefined);
+        s.write(randomBytes(8 * 1024 * 1024));
+      },
+    });
+    try {
+      const r = await runClosingOutput(['connect', '127.0.0.1', String(port), '--knock-port', String(fake.knockPort), ...pfxArgs()], 'after-first-chunk');
+      assert.ok(r.read > 0, `nothing came through: ${r.code} ${r.stderr}`);
+      assert.equal(r.code, 141, r.stderr);
+      assert.equal(r.stderr, '');
+    } finally {
+      await fake.close();
+    }
   });
 });
 

@@ -83,6 +83,12 @@ export const OPEN_MAX_ATTEMPTS = 5;
 export const OPEN_RETRY_BASE_MS = 100;
 /** Grants the daemon keeps track of (it never holds more than it has opened and not seen expire). */
 export const GRANTS_HELD_MAX = 262_144;
+/**
+ * Certificates remembered per grant (several clients behind one NAT address knocking for the
+ * same port), so that a CRL can close it for the ones it revokes: beyond, those whose time ran
+ * out go first, then the one that knocked longest ago.
+ */
+export const GRANT_HOLDERS_MAX = 64;
 /** How often expired grants are forgotten (and `close` emitted). */
 export const GRANT_SWEEP_INTERVAL_MS = 1000;
 

@@ -10,6 +10,7 @@ export { createServer, SknockServer } from './daemon/server.js';
 export type {
   AcceptEvent,
   CloseEvent,
+  CrlIssuerSummary,
   CrlSummary,
   KnockEvent,
   OpenEvent,
@@ -20,7 +21,7 @@ export type {
   ServerStats,
 } from './daemon/server.js';
 export type { CreateServerOptions, ServerLimits } from './daemon/server-options.js';
-export type { GrantEvent } from './daemon/grant-keeper.js';
+export type { GrantCloseEvent, GrantEvent } from './daemon/grant-keeper.js';
 export { REJECT_CODES } from './pipeline/reject-codes.js';
 export type { RejectCode } from './pipeline/reject-codes.js';
 export type { KnockSource } from './pipeline/types.js';

@@ -49,6 +49,18 @@ function opensslText(der: Uint8Array): string {
   }
 }
 
+function opensslAsn1(der: Uint8Array): string {
+  const dir = tempFolder('sknock-ca-asn1');
+  try {
+    writeFileSync(join(dir.path, 'c.der'), der);
+    const r = openssl(['asn1parse', '-inform', 'DER', '-in', join(dir.path, 'c.der')]);
+    assert.equal(r.status, 0, r.stderr);
+    return r.stdout;
+  } finally {
+    dir.remove();
+  }
+}
+
 describe('sknock-ca library', () => {
   let ca: CertificateAuthority;
   let server: IssuedCertificate;
@@ -247,6 +259,49 @@ describe('sknock-ca library', () => {
       code: 'ERR_SKNOCK_CA_UNSUPPORTED_KEY',
     });
     await assert.rejects(loadCa({ key, certificate: server.certificate }), { code: 'ERR_SKNOCK_CA_INVALID_CA' });
+  });
+
+  it('loadCa opens a CA key encrypted as openssl writes it (PBES2, scrypt) with its passphrase, and only with it', async () => {
+    const dir = tempFolder('sknock-ca-enc');
+    try {
+      const plain = join(dir.path, 'plain.pem');
+      writeFileSync(plain, ca.privateKey.export({ type: 'pkcs8', format: 'pem' }) as string);
+      const made = openssl(['pkcs8', '-topk8', '-in', plain, '-v2', 'aes-256-cbc', '-scrypt', '-passout', 'pass:open sesame', '-out', join(dir.path, 'enc.pem')]);
+      assert.equal(made.status, 0, made.stderr);
+      const key = readFileSync(join(dir.path, 'enc.pem'), 'utf8');
+      assert.match(key, /^-----BEGIN ENCRYPTED PRIVATE KEY-----/);
+      const again = await loadCa({ key, certificate: ca.certificate, passphrase: 'open sesame' });
+      assert.deepEqual(again.keyIdentifier, ca.keyIdentifier);
+      await assert.rejects(loadCa({ key, certificate: ca.certificate, passphrase: 'open sesamE' }), { code: 'ERR_SKNOCK_CA_BAD_PASSPHRASE', message: /does not open/ });
+      await assert.rejects(loadCa({ key, certificate: ca.certificate }), { code: 'ERR_SKNOCK_CA_PASSPHRASE', message: /encrypted/ });
+      await assert.rejects(loadCa({ key, certificate: ca.certificate, passphrase: 42 as unknown as string }), { code: 'ERR_SKNOCK_CA_INVALID_ARGUMENT' });
+      // a passphrase given for an unencrypted key is not used
+      assert.equal((await loadCa({ key: readFileSync(plain, 'utf8'), certificate: ca.certificate, passphrase: 'x' })).serial, ca.serial);
+    } finally {
+      dir.remove();
+    }
+  });
+
+  it('warns of certificates valid past 2049 (GeneralizedTime, which sKnock 1.0.0 cannot read) and refuses them in the legacy form unless allowed', async () => {
+    const long = await createCa({ name: 'Long CA', validityDays: 36500 });
+    const notAfter = new Date(Date.UTC(2051, 6, 1));
+    const client = await issueClientCertificate(long, { name: 'late', grants: GRANTS, notAfter });
+    assert.deepEqual(client.warnings.map((w) => w.code), ['WARN_SKNOCK_CA_AFTER_2049']);
+    assert.match(client.warnings[0]?.message ?? '', /2051-07-01.*GeneralizedTime.*sKnock 1\.0\.0/);
+    assert.match(opensslAsn1(client.certificate), /GENERALIZEDTIME\s+:20510701000000Z/, 'the premise: X.509 writes 2051 as GeneralizedTime');
+    await assert.rejects(issueClientCertificate(long, { name: 'late', grants: GRANTS, notAfter, pkcs12: { passphrase: 'pw', legacy: true } }), {
+      code: 'ERR_SKNOCK_CA_AFTER_2049',
+      message: /legacy/,
+    });
+    await assert.rejects(issueServerCertificate(long, { name: 'late.example', notAfter, pkcs12: { passphrase: 'pw', legacy: true } }), { code: 'ERR_SKNOCK_CA_AFTER_2049' });
+    const allowed = await issueClientCertificate(long, { name: 'late', grants: GRANTS, notAfter, allowAfter2049: true, pkcs12: { passphrase: 'pw', legacy: true } });
+    assert.deepEqual(allowed.warnings, []);
+    const server = await issueServerCertificate(long, { name: 'late.example', notAfter });
+    assert.deepEqual(server.warnings.map((w) => w.code), ['WARN_SKNOCK_CA_AFTER_2049']);
+    const early = await issueClientCertificate(long, { name: 'early', grants: GRANTS, notAfter: new Date(Date.UTC(2049, 11, 31, 23, 59, 59)), pkcs12: { passphrase: 'pw', legacy: true } });
+    assert.deepEqual(early.warnings, [], 'the last second of 2049 is still UTCTime');
+    assert.match(opensslAsn1(early.certificate), /UTCTIME\s+:491231235959Z/);
+    await assert.rejects(issueClientCertificate(long, { name: 'x', grants: GRANTS, allowAfter2049: 'yes' as unknown as boolean }), { code: 'ERR_SKNOCK_CA_INVALID_ARGUMENT', message: /allowAfter2049/ });
   });
 
   describe('signCsr', () => {

@@ -8,6 +8,7 @@ import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { knockFixtures, makeKnock, PFX_PASSWORD, type KnockFixtures } from './support/knock-fixtures.js';
 import { sendOnce } from './support/udp.js';
+import { runWithClosedOutput } from './support/closed-output.js';
 
 /**
  * `sknock-server` as a process: --version/--help, usage errors (exit 2), check-config on a
@@ -169,6 +170,25 @@ describe('sknock-server command', () => {
     const keys = await runCli(['check-config', '--keys']);
     assert.equal(keys.code, 0);
     assert.match(keys.stdout, /TIMESTAMP_THRESHOLD_IN_SECONDS \(default 7\)/);
+  });
+
+  it('ends quietly, status 141, when its output is closed: check-config --keys, --help, and run (which stops as on SIGTERM)', async () => {
+    for (const args of [['check-config', '--keys'], ['--help'], ['check-config', '--config', writeConfig('closed.ini', baseConfig(await freeUdpPort()))]]) {
+      const r = await runWithClosedOutput([process.execPath, BIN, ...args], { close: 'at-once' });
+      assert.equal(r.code, 141, `${args.join(' ')}: ${r.stderr}`);
+      assert.doesNotMatch(r.stderr, /EPIPE|Error|at /, `${args.join(' ')}: no stack trace`);
+    }
+    // The daemon's output is its log: with nobody reading it, it stops cleanly and exits, rather than run unheard.
+    const port = await freeUdpPort();
+    const run = await runWithClosedOutput([process.execPath, BIN, 'run', '--config', writeConfig('closed-run.ini', baseConfig(port))], { close: 'at-once', timeoutMs: TIMEOUT_MS });
+    assert.equal(run.code, 141, run.stderr);
+    assert.equal(run.stderr, '');
+    const again = createSocket('udp4');
+    await new Promise<void>((resolve, reject) => {
+      again.once('error', reject);
+      again.bind(port, '127.0.0.1', () => resolve());
+    });
+    again.close(); // the knock port was released: the daemon stopped
   });
 
   it('runs with a config file and a PKCS#12: knocks accepted and logged, SIGHUP reloads, SIGTERM exits 0', async () => {

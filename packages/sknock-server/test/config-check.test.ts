@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { encodePem } from '@sknock/protocol';
 import { createCa, createCrl, encodeCrlPem, issueServerCertificate } from '../src/ca/index.js';
 import { checkConfig } from '../src/config/index.js';
+import { createTestCrl, testCaFromAuthority } from './support/test-pki.js';
 
 /** A folder with a real server PKCS#12 (password "right"), its CA in PEM and a CRL of that CA. */
 async function site(): Promise<{ dir: string; done(): void; write(name: string, data: string | Uint8Array): string }> {
@@ -15,7 +16,7 @@ async function site(): Promise<{ dir: string; done(): void; write(name: string, 
   const server = await issueServerCertificate(ca, { name: 'knock.example.org', pkcs12: { passphrase: 'right' } });
   const write = (name: string, data: string | Uint8Array): string => {
     const p = join(dir, name);
-    writeFileSync(p, data);
+    writeFileSync(p, data, { mode: 0o600 }); // as an operator keeps secrets: no insecure-file warnings
     return p;
   };
   write('server.pfx', server.pfx as Uint8Array);
@@ -24,6 +25,10 @@ async function site(): Promise<{ dir: string; done(): void; write(name: string, 
   write('other-crl.der', await createCrl(other, { revoked: [], crlNumber: 1 }));
   write('stale-crl.der', await createCrl(ca, { revoked: [], crlNumber: 1, thisUpdate: new Date(Date.now() - 20 * 86_400_000), nextUpdate: new Date(Date.now() - 86_400_000) }));
   write('garbage.pem', '-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n');
+  write('other-ca.pem', encodePem('CERTIFICATE', other.certificate));
+  write('both-crls.pem', encodeCrlPem(await createCrl(ca, { revoked: [], crlNumber: 2 })) + encodeCrlPem(await createCrl(other, { revoked: [], crlNumber: 7 })));
+  const forged = await createTestCrl(await testCaFromAuthority(ca), { crlNumber: 9, signer: await testCaFromAuthority(other) });
+  write('forged.pem', encodeCrlPem(await createCrl(other, { revoked: [], crlNumber: 8 })) + encodeCrlPem(forged));
   return { dir, write, done: () => rmSync(dir, { recursive: true, force: true }) };
 }
 
@@ -33,7 +38,7 @@ test('checkConfig: a good site is ok', async () => {
     const r = await checkConfig(s.write('config.ini', '[DEFAULT]\nserverPFXFile = server.pfx\nPFXPasswd = right\ncaFile = ca.pem\ncrlFile = crl.pem\n'));
     assert.deepEqual(r.problems, []);
     assert.equal(r.ok, true);
-    assert.equal(r.config?.crlFile, join(s.dir, 'crl.pem'));
+    assert.deepEqual(r.config?.crlFile, [join(s.dir, 'crl.pem')]);
   } finally {
     s.done();
   }
@@ -57,7 +62,7 @@ test('checkConfig: a CRL of another CA, a stale CRL, an unreadable caFile', asyn
   try {
     const other = await checkConfig(s.write('a.ini', '[DEFAULT]\nserverPFXFile = server.pfx\nPFXPasswd = right\ncrlFile = other-crl.der\n'));
     assert.equal(other.ok, false);
-    assert.match(other.problems.join('\n'), /crlFile .*other-crl\.der in .*a\.ini: its signature does not verify with the CA certificate/);
+    assert.match(other.problems.join('\n'), /crlFile .*other-crl\.der in .*a\.ini: its issuer 'CN=[^']+' is not a trusted CA/);
 
     const stale = await checkConfig(s.write('b.ini', '[DEFAULT]\nserverPFXFile = server.pfx\nPFXPasswd = right\ncrlFile = stale-crl.der\n'));
     assert.equal(stale.ok, true, stale.problems.join('\n'));
@@ -123,6 +128,20 @@ test('checkConfig: firewallCheckIntervalSeconds is 5 by default, 1 to 3600', asy
     const bad = await checkConfig(s.write('config.ini', base + 'firewallCheckIntervalSeconds = 0\n'));
     assert.equal(bad.ok, false);
     assert.match(bad.problems.join('\n'), /bad value for firewallCheckIntervalSeconds .*line 6/);
+  } finally {
+    s.done();
+  }
+});
+
+test('checkConfig: two CAs, a bundle with one CRL each; a CRL naming one CA signed by the other; a CA with no CRL', async () => {
+  const s = await site();
+  try {
+    const both = await checkConfig(s.write('two.ini', '[DEFAULT]\nserverPFXFile = server.pfx\nPFXPasswd = right\ncaFile = other-ca.pem\ncrlFile = both-crls.pem\n'));
+    assert.deepEqual(both.problems, []);
+    assert.deepEqual(both.warnings, []);
+    const forged = await checkConfig(s.write('forged.ini', '[DEFAULT]\nserverPFXFile = server.pfx\nPFXPasswd = right\ncaFile = other-ca.pem\ncrlFile = forged.pem\nrequireCrl = on\n'));
+    assert.match(forged.problems.join('\n'), /CRL 2 of 2 in crlFile .*forged\.pem in .*forged\.ini: its signature does not verify with the key of the CA it names \('CN=Check CA'\)/);
+    assert.match(forged.warnings.join('\n'), /no CRL of CA 'CN=Check CA' in .*forged\.pem: knocks through it are refused \(requireCrl\)/);
   } finally {
     s.done();
   }

@@ -100,8 +100,8 @@ test('every key is read when given', async () => {
     assert.equal(c.crlUpdateIntervalMinutes, 5);
     assert.equal(c.signatureSize, 72);
     assert.equal(c.recvBuffer, 2000);
-    assert.equal(c.crlFile, join(ws.dir, 'state', 'crl.der'));
-    assert.equal(c.crlUrl, 'https://ca.example.org/sknock.crl');
+    assert.deepEqual(c.crlFile, [join(ws.dir, 'state', 'crl.der')]);
+    assert.deepEqual(c.crlUrl, ['https://ca.example.org/sknock.crl']);
     assert.equal(c.pfxPassword, 'from-file');
     assert.equal(c.firewallPolicy, 'drop');
     assert.equal(c.knockPort, 4000);
@@ -116,7 +116,7 @@ test('every key is read when given', async () => {
     assert.equal(c.caFile, join(ws.dir, 'ca.pem'));
     assert.equal(c.requireCrl, true);
     assert.equal(c.logLevel, 'debug');
-    assert.equal(Object.hasOwn(c, 'pfxPasswordFile'), false);
+    assert.equal(c.pfxPasswordFile, join(ws.dir, 'pass.txt'), 'the path (not a secret): its mode is checked at start');
   } finally {
     ws.done();
   }
@@ -195,7 +195,7 @@ test('relative paths are relative to the config file, not the working folder', a
     const c = await loadConfigFile(file);
     assert.equal(c.serverPfxFile, join(ws.dir, 'etc/sknock/keys/server.pfx'));
     assert.equal(c.caFile, join(ws.dir, 'etc/sknock/ca.pem'));
-    assert.equal(c.crlFile, join(ws.dir, 'var/crl.pem'));
+    assert.deepEqual(c.crlFile, [join(ws.dir, 'var/crl.pem')]);
     assert.equal(c.pfxPassword, 'pw\r\n', 'only one trailing newline is stripped');
   } finally {
     ws.done();
@@ -228,8 +228,8 @@ test('an original sKnock config.ini parses', async () => {
     const c = await loadConfigFile(file);
     assert.equal(c.serverPfxFile, join(ws.dir, 'certificates/devserver.pfx'));
     assert.equal(c.pfxPassword, 'portknocking');
-    assert.equal(c.crlFile, join(ws.dir, 'certificates/devca.crl'));
-    assert.equal(c.crlUrl, 'http://127.0.0.1/devca.crl');
+    assert.deepEqual(c.crlFile, [join(ws.dir, 'certificates/devca.crl')]);
+    assert.deepEqual(c.crlUrl, ['http://127.0.0.1/devca.crl']);
     assert.equal(c.firewallPolicy, 'none');
     assert.equal(c.knockPacketMinLength, 800);
   } finally {
@@ -276,4 +276,32 @@ test('resolveServerConfig: in-memory credentials instead of a PKCS#12 file', () 
   assert.equal(c.credentials, credentials);
   assert.equal(c.serverPfxFile, undefined);
   assert.equal(c.firewallBackend, 'memory');
+});
+
+test('crlFile and crlUrl take one value, as the original did, or several (one CRL source per CA)', async () => {
+  const ws = workspace();
+  try {
+    ws.write('crl/one.pem', 'x');
+    ws.write('crl/two files.pem', 'x');
+    const file = ws.write(
+      'config.ini',
+      `${MINIMAL}crlFile = crl/one.pem, crl/two files.pem, crl/one.pem\ncrlUrl = http://ca1.example/one.crl https://ca2.example/two.crl,http://ca3.example/a%2Cb.crl\n`,
+    );
+    const c = await loadConfigFile(file);
+    assert.deepEqual(c.crlFile, [join(ws.dir, 'crl/one.pem'), join(ws.dir, 'crl/two files.pem')], 'split at commas, spaces kept, repeats dropped');
+    assert.deepEqual(c.crlUrl, ['http://ca1.example/one.crl', 'https://ca2.example/two.crl', 'http://ca3.example/a%2Cb.crl']);
+    const lib = resolveServerConfig({ serverPfxFile: 'server.pfx', pfxPassword: 'pw', crlFile: ['crl/one.pem'], crlUrl: 'http://ca1.example/one.crl' }, ws.dir);
+    assert.deepEqual(lib.crlFile, [join(ws.dir, 'crl/one.pem')]);
+    assert.deepEqual(lib.crlUrl, ['http://ca1.example/one.crl']);
+    assert.throws(
+      () => resolveServerConfig({ serverPfxFile: 'server.pfx', pfxPassword: 'pw', crlUrl: 'http://ca1.example/one.crl, ftp://ca2.example/two.crl' }, ws.dir),
+      /crlUrl: .* has 'ftp:\/\/ca2\.example\/two\.crl', which must be an http or https URL, not ftp:/,
+    );
+    assert.throws(() => resolveServerConfig({ serverPfxFile: 'server.pfx', pfxPassword: 'pw', crlFile: 42 as never }, ws.dir), /crlFile: 42 must be a file path or a list of them, not a number/);
+    const empty = await loadConfigFile(ws.write('empty.ini', `${MINIMAL}crlFile =\ncrlUrl = , \n`));
+    assert.equal(empty.crlFile, undefined);
+    assert.equal(empty.crlUrl, undefined);
+  } finally {
+    ws.done();
+  }
 });

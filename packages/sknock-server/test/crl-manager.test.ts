@@ -1,5 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { X509Certificate } from 'node:crypto';
 import { createServer } from 'node:http';
 import type { IncomingHttpHeaders, Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -8,6 +9,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createCa, createCrl, encodeCrlPem } from '../src/ca/index.js';
 import type { CertificateAuthority } from '../src/ca/index.js';
+import { caIdentity } from '../src/crl/ca-identity.js';
+import { crlDersFrom } from '../src/crl/crl-bundle.js';
 import { CrlManager } from '../src/crl/crl-manager.js';
 import type { CrlManagerOptions } from '../src/crl/crl-manager.js';
 import { recordingLogger } from './support/recording-logger.js';
@@ -16,6 +19,7 @@ import type { RecordingLogger } from './support/recording-logger.js';
 const DAY = 86_400_000;
 const ca = await createCa({ name: 'CRL Manager CA' });
 const otherCa = await createCa({ name: 'Another CA' });
+const caId = caIdentity(new X509Certificate(ca.certificate)).id;
 const t0 = Date.UTC(2026, 0, 10, 12, 0, 0);
 
 function crl(authority: CertificateAuthority, crlNumber: number, revoked: string[], thisUpdate = new Date(t0 + crlNumber * 60_000), nextUpdate?: Date): Promise<Uint8Array> {
@@ -126,10 +130,10 @@ test('start: reads crlFile; isRevoked and status', async () => {
     const m = r.manager({ crlUrl: undefined });
     await m.start();
     assert.equal(m.version, 1);
-    assert.equal(m.isRevoked('a'), true);
-    assert.equal(m.isRevoked('000A'), true);
-    assert.equal(m.isRevoked('FF00'), true);
-    assert.equal(m.isRevoked('ff'), false);
+    assert.equal(m.isRevoked(caId, 'a'), true);
+    assert.equal(m.isRevoked(caId, '000A'), true);
+    assert.equal(m.isRevoked(caId, 'FF00'), true);
+    assert.equal(m.isRevoked(caId, 'ff'), false);
     const s = m.status();
     assert.equal(s.haveCrl, true);
     assert.equal(s.stale, false);
@@ -160,8 +164,8 @@ test('a fresher CRL from crlUrl is taken and written atomically to crlFile', asy
     assert.equal(m.version, 2);
     assert.equal(updates.length, 2);
     assert.equal(m.status().source, 'url');
-    assert.equal(m.isRevoked('0a'), false);
-    assert.equal(m.isRevoked('0b'), true);
+    assert.equal(m.isRevoked(caId, '0a'), false);
+    assert.equal(m.isRevoked(caId, '0b'), true);
     assert.deepEqual(new Uint8Array(readFileSync(r.crlFile)), second);
     assert.deepEqual(readdirSync(r.dir), ['crl.der'], 'no temporary file is left behind');
   } finally {
@@ -183,13 +187,13 @@ test('conditional GET: ETag and Last-Modified are sent back; 304 keeps the CRL',
     assert.equal(r.pub.requests[1]?.['if-modified-since'], new Date(t0 + 1000).toUTCString());
     assert.equal(m.version, 1);
     assert.ok(messages(r.log, 'debug').includes('CRL not modified since the last download'));
-    assert.equal(m.isRevoked('0a'), true);
+    assert.equal(m.isRevoked(caId, '0a'), true);
   } finally {
     await r.done();
   }
 });
 
-test('a CRL signed by another CA is refused and the old one kept', async () => {
+test('a CRL of a CA that is not trusted is refused and the old one kept', async () => {
   const r = await rig();
   try {
     const good = await crl(ca, 1, ['0a']);
@@ -198,10 +202,10 @@ test('a CRL signed by another CA is refused and the old one kept', async () => {
     const m = r.manager();
     await m.start();
     assert.equal(m.version, 1);
-    assert.equal(m.isRevoked('0a'), true);
-    const warn = r.log.records.find((x) => x.level === 'warn' && x.fields['code'] === 'ERR_SKNOCK_CRL_SIGNATURE');
+    assert.equal(m.isRevoked(caId, '0a'), true);
+    const warn = r.log.records.find((x) => x.level === 'warn' && x.fields['code'] === 'ERR_SKNOCK_CRL_ISSUER');
     assert.ok(warn, messages(r.log).join('\n'));
-    assert.match(warn.msg ?? '', /signature does not verify with the CA certificate; keeping the CRL in force/);
+    assert.match(warn.msg ?? '', /its issuer 'CN=Another CA' is not a trusted CA; keeping the CRL in force/);
     assert.deepEqual(new Uint8Array(readFileSync(r.crlFile)), good, 'crlFile untouched');
   } finally {
     await r.done();
@@ -216,7 +220,7 @@ test('an older CRL (lower number, or earlier thisUpdate) is refused', async () =
     const m = r.manager();
     await m.start();
     assert.equal(m.version, 1);
-    assert.equal(m.isRevoked('0a'), true);
+    assert.equal(m.isRevoked(caId, '0a'), true);
     assert.match(messages(r.log, 'warn').join('\n'), /downloaded CRL not taken: it is older/);
     r.pub.body = await crl(ca, 9, [], new Date(t0)); // higher number but thisUpdate goes back
     await m.refresh();
@@ -257,7 +261,7 @@ test('publisher down, HTTP error, timeout: the last good CRL stays and the reaso
     await m.refresh();
     assert.match(messages(r.log, 'warn').at(-1) ?? '', /failed: connect ECONNREFUSED 127\.0\.0\.1:\d+; keeping the CRL in force/);
     assert.equal(m.version, 1);
-    assert.equal(m.isRevoked('0a'), true);
+    assert.equal(m.isRevoked(caId, '0a'), true);
     assert.equal(m.status().haveCrl, true);
   } finally {
     await r.done();
@@ -286,8 +290,8 @@ test('no CRL at all: the daemon goes on, logging loudly at every check', async (
   try {
     const m = r.manager({ crlUrl: undefined });
     await m.start();
-    assert.deepEqual(m.status(), { haveCrl: false, stale: false });
-    assert.equal(m.isRevoked('0a'), false);
+    assert.deepEqual(m.status(), { haveCrl: false, stale: false, issuers: [{ issuer: 'CN=CRL Manager CA', issuerId: caId, haveCrl: false, stale: false }] });
+    assert.equal(m.isRevoked(caId, '0a'), false);
     assert.match(messages(r.log, 'error').join('\n'), /crlFile not taken: crlFile does not exist/);
     assert.match(messages(r.log, 'error').join('\n'), /NO CRL: revocation cannot be checked; knocks are accepted/);
     const m2 = r.manager({ requireCrl: true });
@@ -300,7 +304,7 @@ test('no CRL at all: the daemon goes on, logging loudly at every check', async (
     r.pub.body = await crl(ca, 1, ['0d']);
     await m2.refresh();
     assert.equal(m2.status().haveCrl, true);
-    assert.equal(m2.isRevoked('d'), true);
+    assert.equal(m2.isRevoked(caId, 'd'), true);
     assert.deepEqual(new Uint8Array(readFileSync(r.crlFile)), r.pub.body);
   } finally {
     await r.done();
@@ -316,16 +320,16 @@ test('reload (SIGHUP) takes a newer crlFile and keeps the CRL when the file is b
     writeFileSync(r.crlFile, encodeCrlPem(await crl(ca, 2, ['0b'])));
     await m.reload();
     assert.equal(m.version, 2);
-    assert.equal(m.isRevoked('0b'), true);
+    assert.equal(m.isRevoked(caId, '0b'), true);
     writeFileSync(r.crlFile, 'garbage');
     await m.reload();
     assert.equal(m.version, 2);
-    assert.equal(m.isRevoked('0b'), true);
+    assert.equal(m.isRevoked(caId, '0b'), true);
     assert.match(messages(r.log, 'error').at(-1) ?? '', /crlFile not taken on reload: .*; keeping the CRL in force/);
     writeFileSync(r.crlFile, await crl(otherCa, 3, []));
     await m.reload();
     assert.equal(m.version, 2);
-    assert.match(messages(r.log, 'error').at(-1) ?? '', /signature does not verify/);
+    assert.match(messages(r.log, 'error').at(-1) ?? '', /its issuer 'CN=Another CA' is not a trusted CA/);
   } finally {
     await r.done();
   }
@@ -345,6 +349,108 @@ test('the schedule fetches every interval until stop()', async () => {
     const after = r.pub.requests.length;
     await new Promise((res) => setTimeout(res, 400));
     assert.equal(r.pub.requests.length, after, 'no fetch after stop()');
+  } finally {
+    await r.done();
+  }
+});
+
+const otherId = caIdentity(new X509Certificate(otherCa.certificate)).id;
+
+test('several CAs: a PEM bundle in crlFile gives one CRL each, kept apart; status says what each CA has', async () => {
+  const r = await rig();
+  try {
+    writeFileSync(r.crlFile, encodeCrlPem(await crl(ca, 3, ['0a'])) + encodeCrlPem(await crl(otherCa, 1, ['0b', '0c'])));
+    const m = r.manager({ crlUrl: undefined, caCertificates: [ca.certificate, otherCa.certificate, ca.certificate] });
+    await m.start();
+    assert.equal(m.isRevoked(caId, '0a'), true);
+    assert.equal(m.isRevoked(otherId, '0a'), false, 'a serial is revoked only by the CRL of the CA that issued it');
+    assert.equal(m.isRevoked(otherId, '0b'), true);
+    assert.equal(m.isRevoked(caId, '0b'), false);
+    const s = m.status();
+    assert.equal(s.haveCrl, true);
+    assert.equal(s.crlNumber, undefined, 'two CRLs: no single number');
+    assert.equal(s.revokedCount, 3);
+    assert.equal(s.source, 'file');
+    assert.deepEqual(s.thisUpdate, new Date(t0 + 60_000), 'the oldest');
+    assert.deepEqual(
+      s.issuers.map((i) => [i.issuer, i.haveCrl, i.crlNumber, i.revokedCount, i.origin]),
+      [
+        ['CN=CRL Manager CA', true, 3n, 1, r.crlFile],
+        ['CN=Another CA', true, 1n, 2, r.crlFile],
+      ],
+      'one entry per CA (the duplicate certificate counted once)',
+    );
+    assert.equal(r.log.records.filter((x) => x.msg === 'CRL in force').length, 2);
+  } finally {
+    await r.done();
+  }
+});
+
+test('a CRL fetched from crlUrl is saved to crlFile together with the other CAs\' CRLs it held', async () => {
+  const r = await rig();
+  try {
+    const others = await crl(otherCa, 4, ['0b']);
+    writeFileSync(r.crlFile, others);
+    r.pub.body = await crl(ca, 2, ['0a']);
+    const m = r.manager({ caCertificates: [ca.certificate, otherCa.certificate] });
+    await m.start();
+    assert.equal(m.isRevoked(caId, '0a'), true);
+    assert.equal(m.isRevoked(otherId, '0b'), true);
+    const saved = crlDersFrom(new Uint8Array(readFileSync(r.crlFile)));
+    assert.deepEqual(saved, [r.pub.body, others], 'both CAs\' CRLs, as a PEM bundle');
+    // A daemon started from that file alone has both.
+    const fromFile = r.manager({ crlUrl: undefined, caCertificates: [ca.certificate, otherCa.certificate] });
+    await fromFile.start();
+    assert.equal(fromFile.isRevoked(caId, '0a'), true);
+    assert.equal(fromFile.isRevoked(otherId, '0b'), true);
+    // Another CA's newer CRL served at the URL replaces only that CA's.
+    r.pub.body = await crl(otherCa, 5, []);
+    await m.refresh();
+    assert.equal(m.isRevoked(otherId, '0b'), false);
+    assert.equal(m.isRevoked(caId, '0a'), true);
+    assert.equal(crlDersFrom(new Uint8Array(readFileSync(r.crlFile))).length, 2);
+  } finally {
+    await r.done();
+  }
+});
+
+test('several crlUrl and several crlFile: each read, each URL with its own conditional GET', async () => {
+  const r = await rig();
+  const second = await publisher();
+  try {
+    const extra = join(r.dir, 'extra.der');
+    const extraCrl = await crl(otherCa, 1, ['0e']);
+    writeFileSync(extra, extraCrl);
+    r.pub.body = await crl(ca, 1, ['0a']);
+    second.body = await crl(otherCa, 2, ['0f']);
+    const m = r.manager({ crlUrl: [r.pub.url, second.url], crlFile: [r.crlFile, extra], caCertificates: [ca.certificate, otherCa.certificate] });
+    await m.start();
+    assert.equal(m.isRevoked(caId, '0a'), true);
+    assert.equal(m.isRevoked(otherId, '0f'), true, 'the newer of the file and the URL');
+    assert.equal(m.isRevoked(otherId, '0e'), false);
+    await m.refresh();
+    assert.equal(r.pub.requests[1]?.['if-none-match'], '"v1"');
+    assert.equal(second.requests[1]?.['if-none-match'], '"v1"');
+    assert.deepEqual(new Uint8Array(readFileSync(extra)), extraCrl, 'only the first crlFile is written');
+    assert.equal(crlDersFrom(new Uint8Array(readFileSync(r.crlFile))).length, 2);
+  } finally {
+    await second.close();
+    await r.done();
+  }
+});
+
+test('a CRL going stale while nobody checks is said when its nextUpdate passes', async () => {
+  const r = await rig();
+  try {
+    const start = Date.now();
+    writeFileSync(r.crlFile, await crl(ca, 1, [], new Date(Math.floor(start / 1000) * 1000 - 60_000), new Date(Math.ceil(start / 1000) * 1000 + 1000)));
+    const m = r.manager({ crlUrl: undefined, now: Date.now });
+    await m.start();
+    assert.equal(m.status().stale, false);
+    const deadline = Date.now() + 8000;
+    while (!messages(r.log, 'warn').some((x) => /CRL is stale/.test(x)) && Date.now() < deadline) await new Promise((res) => setTimeout(res, 50));
+    assert.ok(messages(r.log, 'warn').some((x) => /CRL is stale/.test(x)), 'logged by the timer at nextUpdate');
+    assert.equal(m.status().stale, true);
   } finally {
     await r.done();
   }

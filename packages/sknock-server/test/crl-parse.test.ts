@@ -12,11 +12,14 @@ import { createCa, createCrl, encodeCrlPem } from '../src/ca/index.js';
 import { SknockCrlError } from '../src/crl/errors.js';
 import { parseCrl } from '../src/crl/parse-crl.js';
 import { normaliseSerial } from '../src/crl/serial.js';
-import { findCrlSigner } from '../src/crl/verify-crl.js';
+import { caIdentity } from '../src/crl/ca-identity.js';
+import { crlDersFrom, encodeCrlBundle } from '../src/crl/crl-bundle.js';
+import { findCrlIssuer } from '../src/crl/verify-crl.js';
 import { createTestCa, createTestCrl, derInteger } from './support/test-pki.js';
 
 const ca = await createCa({ name: 'CRL Parse CA' });
 const caCert = new X509Certificate(ca.certificate);
+const caId = caIdentity(caCert);
 const thisUpdate = new Date('2026-01-02T03:04:05Z');
 const nextUpdate = new Date('2026-01-09T03:04:05Z');
 const crlDer = await createCrl(ca, {
@@ -41,7 +44,8 @@ test('a CRL of the sknock-ca library: fields agree with @peculiar/x509', () => {
   assert.equal(crl.signatureAlgorithm, '1.2.840.10045.4.3.2');
   assert.deepEqual([...crl.revoked].sort(), oracle.entries.map((e) => normaliseSerial(e.serialNumber)).sort());
   assert.deepEqual([...crl.revoked].sort(), ['7b2c5d0e9f11aa22', 'a', 'ff00']);
-  assert.equal(findCrlSigner(crl, [caCert]), caCert);
+  assert.equal(findCrlIssuer(crl, [caId]), caId);
+  assert.deepEqual(crl.authorityKeyId, ca.keyIdentifier, 'the authority key identifier sknock-ca writes');
 });
 
 test('PEM with label X509 CRL or CRL, and DER, all read the same', () => {
@@ -71,8 +75,9 @@ test('a CRL made by openssl ca -gencrl parses and verifies', () => {
     assert.deepEqual([...crl.revoked].sort(), ['1234abcd', 'a', 'ff']);
     assert.equal(crl.crlNumber, 16n);
     const opensslCa = new X509Certificate(readFileSync(join(dir, 'ca.pem')));
-    assert.equal(findCrlSigner(crl, [caCert, opensslCa]), opensslCa);
-    assert.equal(findCrlSigner(crl, [caCert]), undefined);
+    const opensslId = caIdentity(opensslCa);
+    assert.equal(findCrlIssuer(crl, [caId, opensslId]), opensslId);
+    assert.throws(() => findCrlIssuer(crl, [caId]), { code: 'ERR_SKNOCK_CRL_ISSUER', message: /its issuer 'CN=OpenSSL CA' is not a trusted CA/ });
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
@@ -85,16 +90,16 @@ test('signature: another CA does not verify it; a changed byte breaks it', () =>
   assert.ok(idx > 0);
   tampered[idx] = 0x7c;
   const bad = parseCrl(tampered);
-  assert.equal(findCrlSigner(bad, [caCert]), undefined);
-  assert.equal(findCrlSigner(crl, []), undefined);
+  assert.throws(() => findCrlIssuer(bad, [caId]), { code: 'ERR_SKNOCK_CRL_SIGNATURE', message: /does not verify with the key of the CA it names \('CN=CRL Parse CA'\)/ });
+  assert.throws(() => findCrlIssuer(crl, []), { code: 'ERR_SKNOCK_CRL_ISSUER' });
 });
 
 test('RSA and P-384 CAs: their CRLs verify too', async () => {
   for (const keyType of ['RSA', 'P-384'] as const) {
     const other = await createTestCa({ keyType, name: `${keyType} CA` });
     const crl = parseCrl(await createTestCrl(other, { revoked: ['01'], crlNumber: 1 }));
-    const cert = new X509Certificate(other.certificate);
-    assert.equal(findCrlSigner(crl, [caCert, cert]), cert, keyType);
+    const id = caIdentity(new X509Certificate(other.certificate));
+    assert.equal(findCrlIssuer(crl, [caId, id]), id, keyType);
   }
 });
 
@@ -136,11 +141,46 @@ test('truncated and arbitrary bytes give only SknockCrlError', () => {
       copy[at] = value;
       try {
         const crl = parseCrl(copy);
-        findCrlSigner(crl, [caCert]);
+        findCrlIssuer(crl, [caId]);
       } catch (err) {
         if (!(err instanceof SknockCrlError)) throw err;
       }
     }),
     { numRuns: 2000 },
   );
+});
+
+test('a CRL is taken only from the CA its issuer field names: another trusted CA\'s signature is refused', async () => {
+  const one = await createTestCa({ name: 'Bundle CA One' });
+  const two = await createTestCa({ name: 'Bundle CA Two' });
+  const ids = [caIdentity(new X509Certificate(one.certificate)), caIdentity(new X509Certificate(two.certificate))] as const;
+  assert.equal(findCrlIssuer(parseCrl(await createTestCrl(two, { crlNumber: 9 })), ids), ids[1]);
+  // Names CA One, signed with CA Two's key: CA Two is trusted, but it is not who the CRL says it is from.
+  const forged = parseCrl(await createTestCrl(one, { crlNumber: 9, signer: two }));
+  assert.throws(() => findCrlIssuer(forged, ids), { code: 'ERR_SKNOCK_CRL_SIGNATURE', message: /the key of the CA it names \('CN=Bundle CA One'\)/ });
+  // The right name and signature, but an authority key identifier of another key.
+  const wrongKeyId = parseCrl(await createTestCrl(one, { crlNumber: 9, authorityKeyId: new Uint8Array(20).fill(7) }));
+  assert.throws(() => findCrlIssuer(wrongKeyId, ids), { code: 'ERR_SKNOCK_CRL_ISSUER', message: /authority key identifier 0707.* is not the key of the CA it names/ });
+  // Same name as CA One, another key (an impostor CA): refused, whatever it signs.
+  const impostor = await createTestCa({ name: 'Bundle CA One' });
+  const byImpostor = parseCrl(await createTestCrl(impostor, { crlNumber: 10 }));
+  assert.throws(() => findCrlIssuer(byImpostor, ids), { code: 'ERR_SKNOCK_CRL_SIGNATURE' });
+});
+
+test('bundles: several CRLs in one PEM text or one after the other in DER; parseCrl wants one', async () => {
+  const one = await createTestCa({ name: 'Bundle CA One' });
+  const a = await createTestCrl(one, { crlNumber: 1, revoked: ['0a'] });
+  const b = crlDer;
+  const pem = new Uint8Array(Buffer.from(`# two CAs\n${encodeCrlPem(a)}some text\n${encodeCrlPem(b)}`));
+  assert.deepEqual(crlDersFrom(pem), [a, b]);
+  assert.deepEqual(crlDersFrom(new Uint8Array(Buffer.concat([a, b]))), [a, b]);
+  assert.deepEqual(crlDersFrom(b), [b]);
+  assert.deepEqual(encodeCrlBundle([b]), b, 'one CRL is written as DER, as before');
+  assert.deepEqual(crlDersFrom(encodeCrlBundle([a, b])), [a, b]);
+  assert.match(Buffer.from(encodeCrlBundle([a, b])).toString('latin1'), /^-----BEGIN X509 CRL-----\n[^]*-----END X509 CRL-----\n-----BEGIN X509 CRL-----/);
+  assert.throws(() => parseCrl(pem), { code: 'ERR_SKNOCK_CRL_MALFORMED', message: /holds 2 CRLs where one was expected/ });
+  assert.throws(() => crlDersFrom(new Uint8Array(Buffer.concat([a, Buffer.from([0x05, 0x00])]))), { code: 'ERR_SKNOCK_CRL_MALFORMED', message: /unexpected data after its last field/ });
+  assert.throws(() => crlDersFrom(new Uint8Array(Buffer.concat([a, b.subarray(0, 40)]))), SknockCrlError);
+  const many = new Uint8Array(Buffer.concat(Array.from({ length: 257 }, () => a)));
+  assert.throws(() => crlDersFrom(many), { code: 'ERR_SKNOCK_CRL_MALFORMED', message: /more than 256 CRLs/ });
 });

@@ -7,7 +7,7 @@ import type { KeyObject } from 'node:crypto';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { PortGrant } from '@sknock/protocol';
+import { encodePem, type PortGrant } from '@sknock/protocol';
 import { createCa, createCrl, issueClientCertificate, issueServerCertificate, type CertificateAuthority } from '@sknock/server/ca';
 
 export const PASSPHRASE = 'e2e passphrase';
@@ -108,4 +108,23 @@ export async function makePki(): Promise<E2ePki> {
     await rm(dir, { recursive: true, force: true });
     throw err;
   }
+}
+
+/** A second trusted CA (for `caFile`) and a client of it, next to `makePki`'s. */
+export interface E2eSecondCa {
+  readonly ca: CertificateAuthority;
+  /** The CA certificate, PEM: what `caFile` names. */
+  readonly caFile: string;
+  /** Grants tcp/2000, issued by the second CA. */
+  readonly frank: E2eClient;
+}
+
+/** Makes a second CA and its client `frank`; writes `second-ca.pem` and `frank.pfx` into `pki.dir`. */
+export async function makeSecondCa(pki: E2ePki): Promise<E2eSecondCa> {
+  const ca = await createCa({ name: 'sKnock E2E Second CA' });
+  const issued = await issueClientCertificate(ca, { name: 'frank', grants: [{ protocol: 'tcp', port: TCP_SERVICE }], pkcs12: { passphrase: PASSPHRASE } });
+  const pfxFile = join(pki.dir, 'frank.pfx');
+  const caFile = join(pki.dir, 'second-ca.pem');
+  await Promise.all([writeFile(pfxFile, issued.pfx as Uint8Array), writeFile(caFile, encodePem('CERTIFICATE', ca.certificate))]);
+  return { ca, caFile, frank: { name: 'frank', privateKey: issued.privateKey, certificate: issued.certificate, serial: issued.serial, pfxFile } };
 }

@@ -72,11 +72,15 @@ function connectAfterKnock(address: string, port: number, timeoutMs: number): Pr
 
 function relay(socket: Socket): Promise<number> {
   return new Promise<number>((resolve) => {
-    const finish = (code: number): void => {
+    let finished = false;
+    const finish = (code: number, flush = true): void => {
+      if (finished) return;
+      finished = true;
       process.stdin.unpipe(socket);
       process.stdin.pause();
       // Resolve once stdout has taken everything written so far.
-      process.stdout.write('', () => resolve(code));
+      if (flush) process.stdout.write('', () => resolve(code));
+      else resolve(code);
     };
     socket.on('error', (err: NodeJS.ErrnoException) => {
       process.stderr.write(`sknock: connection error: ${err.code ?? err.message}\n`);
@@ -87,9 +91,11 @@ function relay(socket: Socket): Promise<number> {
     socket.pipe(process.stdout, { end: false });
     process.stdin.pipe(socket); // stdin EOF → socket.end(): a half-close, the reply still comes
     process.stdout.on('error', () => {
-      // The reader went away (EPIPE): nothing more to do.
+      // The reader went away (EPIPE): close the connection, flush nothing (after an EPIPE
+      // stdout never calls a write back); main exits 141 (./closed-output.ts).
+      socket.unpipe(process.stdout);
       socket.destroy();
-      finish(EXIT_OK);
+      finish(EXIT_OK, false);
     });
   });
 }

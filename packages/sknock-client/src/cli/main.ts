@@ -1,10 +1,14 @@
 #!/usr/bin/env node
 import { readFileSync } from 'node:fs';
+import { guardOutput } from './closed-output.js';
 import { connectCommand } from './connect-command.js';
 import { knockCommand } from './knock-command.js';
 import { EXIT_FAILED, EXIT_OK, EXIT_USAGE, MAIN_USAGE } from './usage.js';
 
 /** The `sknock` command: `knock`, `connect`, `csr`. */
+
+// A closed standard output or error ends the command quietly, status 141 (./closed-output.ts).
+const output = guardOutput();
 
 function version(): string {
   const manifest = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string };
@@ -40,11 +44,8 @@ async function main(argv: readonly string[]): Promise<number> {
 }
 
 main(process.argv.slice(2)).then(
-  (code) => {
-    // `connect` leaves stdin open, so it exits; the others end on their own once output is flushed.
-    if (process.argv[2] === 'connect') process.exit(code);
-    process.exitCode = code;
-  },
+  // Exits once the output is flushed (`connect` leaves stdin open, so it must exit; the others may).
+  (code) => output.exit(code),
   (err: unknown) => {
     process.stderr.write(`sknock: ${(err as Error)?.stack ?? String(err)}\n`);
     process.exit(EXIT_FAILED);

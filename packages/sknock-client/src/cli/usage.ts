@@ -49,7 +49,7 @@ export const MAIN_USAGE = `Usage: sknock <command> [options]
 
 Commands:
   knock <host> -p <port>   send a knock and wait until the port opens
-  connect <host> <port>    knock, then relay stdin/stdout over the TCP connection
+  connect <host> <port>    connect (knocking if the port does not answer), then relay stdin/stdout
                            (ssh -o ProxyCommand='sknock connect %h %p --pfx ... --server-cert ...')
   csr --name NAME          make a P-256 key and a certificate request for sknock-ca sign-csr
 
@@ -58,7 +58,7 @@ Options:
   --version                the version
 
 Exit status: 0 port open (or knock sent with --no-verify), 1 not opened or failed,
-2 bad usage, 130 interrupted.`;
+2 bad usage, 130 interrupted, 141 its output was closed by its reader.`;
 
 export const KNOCK_USAGE = `Usage: sknock knock <host> -p <port> [options]
 
@@ -72,18 +72,20 @@ Output:
   --dry-run --output FILE  write the knock datagram to FILE ('-': stdout) instead of sending it
 
 Exit status: 0 port open (or knock sent, --no-verify/--udp/--dry-run), 1 not opened
-or failed, 2 bad usage, 130 interrupted.`;
+or failed, 2 bad usage, 130 interrupted, 141 its output was closed by its reader.`;
 
 export const CONNECT_USAGE = `Usage: sknock connect <host> <port> [options]
 
-Knocks, then carries stdin and stdout over the TCP connection that answered, for
+Tries the port (a grant may still run) and knocks if it does not answer within 250 ms,
+then carries stdin and stdout over the TCP connection that answered, for
   ssh -o ProxyCommand='sknock connect %h %p --pfx client.pfx --server-cert server.cer' host
 Messages go to stderr. End of stdin half-closes the connection; the process exits 0
 when the server closes its side.
 
 ${KNOCK_OPTIONS}
 
-Exit status: 0 connection closed by the server, 1 not opened or failed, 2 bad usage.`;
+Exit status: 0 connection closed by the server, 1 not opened or failed, 2 bad usage,
+141 stdout was closed by its reader (the connection is closed then).`;
 
 export const CSR_USAGE = `Usage: sknock csr --name NAME [--out-key FILE] [--out-csr FILE] [--force] [--json]
 
@@ -94,4 +96,7 @@ request (PEM) with subject CN=NAME, for your sKnock CA (sknock-ca sign-csr).
   --out-key FILE           where the key goes (default: NAME.key)
   --out-csr FILE           where the request goes (default: NAME.csr; '-': stdout)
   --force                  overwrite existing files
-  --json                   print the result as JSON`;
+  --json                   print the result as JSON
+
+Exit status: 0 written, 1 failed, 2 bad usage, 141 its output was closed by its reader
+(the files are written all the same).`;

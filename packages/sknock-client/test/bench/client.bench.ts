@@ -1,6 +1,8 @@
 /**
  * @sknock/client figures (printed, never asserted): CPU per knock, how soon knock()
- * resolves after the port opens, credential loading, CLI start-up. Bounded in count and
+ * resolves after the port opens (20 ms and 300 ms after the knock, the latter as an original
+ * sKnock server), connections the service sees per connect(), datagrams per ten concurrent
+ * connect() calls, credential loading, CLI start-up. Bounded in count and
  * time; loopback only. Run: node packages/sknock-client/dist/test/bench/client.bench.js
  * (lines starting with FIGURE are what scripts/run-bench.mjs collects).
  */
@@ -11,7 +13,7 @@ import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { encodePkcs12 } from '@sknock/protocol';
 import { createKnocker } from '../../src/index.js';
-import { freePort } from '../support/knock-server.js';
+import { FakeKnockServer, freePort, settle } from '../support/knock-server.js';
 import { TestCa } from '../support/pki.js';
 
 function figure(name: string, value: number, unit: string): void {
@@ -25,7 +27,7 @@ function percentile(values: readonly number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] as number;
 }
 
-const ports = [await freePort('127.0.0.1'), await freePort('127.0.0.1')];
+const ports = [await freePort('127.0.0.1'), await freePort('127.0.0.1'), await freePort('127.0.0.1'), await freePort('127.0.0.1')];
 const ca = await TestCa.create();
 const server = await ca.issue({ name: 'bench server' });
 const client = await ca.issue({ name: 'bench client', grants: ports.map((port) => ({ protocol: 'tcp' as const, port })) });
@@ -81,6 +83,64 @@ try {
   figure('knock() resolve after the port opens, p90', percentile(delays, 90), 'ms');
   figure('knock() resolve after the port opens, max', Math.max(...delays), 'ms');
   figure('knock() call with the port opening 20 ms after the knock arrives, p50', percentile(callTimes, 50), 'ms');
+}
+
+// 2b. Against a stand-in that opens 300 ms after the knock (as an original sKnock server may):
+// how soon knock() and connect() see it, and the connections the service saw per connect().
+{
+  const knocker = await createKnocker({ credentials, serverCertificate: server.certificate });
+  const RUNS = 30;
+  for (const call of ['knock()', 'connect()'] as const) {
+    const lags: number[] = [];
+    let connections = 0;
+    let datagrams = 0;
+    for (let i = 0; i < RUNS; i++) {
+      const fake = await FakeKnockServer.start({ host: '127.0.0.1', serverKey: server.privateKey, port: ports[2]!, openDelayMs: 300 });
+      try {
+        if (call === 'knock()') await knocker.knock({ host: '127.0.0.1', port: ports[2]!, knockPort: fake.knockPort, timeout: 3000 });
+        else (await knocker.connect({ host: '127.0.0.1', port: ports[2]!, knockPort: fake.knockPort, timeout: 3000 })).destroy();
+        lags.push(performance.now() - (fake.listeningAt as number));
+        await settle();
+        await new Promise((r) => setTimeout(r, 5));
+        connections += fake.connections;
+        datagrams += fake.received.length;
+      } finally {
+        await fake.close();
+      }
+    }
+    figure(`${call} resolve after a port opening 300 ms after the knock, p50`, percentile(lags, 50), 'ms');
+    figure(`${call} resolve after a port opening 300 ms after the knock, p90`, percentile(lags, 90), 'ms');
+    figure(`${call} connections at the service per call (port opening 300 ms after the knock)`, connections / RUNS, 'connections');
+    figure(`${call} datagrams per call (port opening 300 ms after the knock)`, datagrams / RUNS, 'datagrams');
+  }
+}
+
+// 2c. Ten connect() calls at once through one knocker: datagrams and connections at the service.
+// Each run has a new stand-in, closed until it is knocked: every run knocks.
+{
+  const knocker = await createKnocker({ credentials, serverCertificate: server.certificate });
+  const RUNS = 10;
+  let datagrams = 0;
+  let connections = 0;
+  const times: number[] = [];
+  for (let i = 0; i < RUNS; i++) {
+    const fake = await FakeKnockServer.start({ host: '127.0.0.1', serverKey: server.privateKey, port: ports[3]!, openDelayMs: 20 });
+    try {
+      const t0 = performance.now();
+      const sockets = await Promise.all(Array.from({ length: 10 }, () => knocker.connect({ host: '127.0.0.1', port: ports[3]!, knockPort: fake.knockPort, timeout: 3000 })));
+      times.push(performance.now() - t0);
+      for (const s of sockets) s.destroy();
+      await settle();
+      await new Promise((r) => setTimeout(r, 5));
+      datagrams += fake.received.length;
+      connections += fake.connections;
+    } finally {
+      await fake.close();
+    }
+  }
+  figure('datagrams per ten concurrent connect() calls', datagrams / RUNS, 'datagrams');
+  figure('connections at the service per ten concurrent connect() calls', connections / RUNS, 'connections');
+  figure('ten concurrent connect() calls, port opening 20 ms after the knock, p50', percentile(times, 50), 'ms');
 }
 
 // 3. Loading credentials: PKCS#12 (PBES2, 2048 iterations) with createKnocker.

@@ -45,6 +45,13 @@ export interface FakeServerOptions {
   readonly openDelayMs?: number;
   /** What the TCP listener does with a connection (default: close it at once). */
   readonly onConnection?: (socket: Socket) => void;
+  /**
+   * The grant's length, ms: the listener stops accepting this long after it opened
+   * (connections it accepted stay up, as conntrack keeps them), and the next valid knock
+   * opens it again. Default: it stays open. Unlike a firewall, closing the listener also
+   * resets connections the kernel completed but the listener had not accepted yet.
+   */
+  readonly grantMs?: number;
 }
 
 export class FakeKnockServer {
@@ -56,6 +63,9 @@ export class FakeKnockServer {
   private tcp: Server | undefined;
   private readonly accepted = new Set<Socket>();
   private timer: NodeJS.Timeout | undefined;
+  private grantTimer: NodeJS.Timeout | undefined;
+  /** Listeners closed by the end of a grant, kept until close() for their accepted connections. */
+  private readonly expired: Server[] = [];
 
   private constructor(
     private readonly options: FakeServerOptions,
@@ -111,6 +121,11 @@ export class FakeKnockServer {
   }
 
   private scheduleOpen(): void {
+    if (this.tcp !== undefined && this.options.grantMs !== undefined) {
+      // A knock during a grant extends it, as the daemon does.
+      clearTimeout(this.grantTimer);
+      this.grantTimer = setTimeout(() => this.expire(), this.options.grantMs);
+    }
     if (this.tcp !== undefined || this.timer !== undefined) return;
     this.timer = setTimeout(() => void this.listen(), this.options.openDelayMs ?? 0);
   }
@@ -132,14 +147,28 @@ export class FakeKnockServer {
       server.listen(this.options.port, this.options.host, () => resolve());
     });
     this.listeningAt = performance.now();
+    this.timer = undefined;
+    if (this.options.grantMs !== undefined) this.grantTimer = setTimeout(() => this.expire(), this.options.grantMs);
+  }
+
+  /** Ends the grant now: no new connections until the next valid knock. */
+  expire(): void {
+    clearTimeout(this.grantTimer);
+    const server = this.tcp;
+    if (server === undefined) return;
+    this.tcp = undefined;
+    this.expired.push(server);
+    server.close();
   }
 
   async close(): Promise<void> {
     clearTimeout(this.timer);
+    clearTimeout(this.grantTimer);
     for (const s of this.accepted) s.destroy();
     await new Promise<void>((resolve) => this.udp.close(() => resolve()));
     const tcp = this.tcp;
     if (tcp !== undefined) await new Promise<void>((resolve) => tcp.close(() => resolve()));
+    await Promise.all(this.expired.map((s) => new Promise<void>((resolve) => (s.listening ? s.close(() => resolve()) : resolve()))));
   }
 }
 

@@ -35,8 +35,13 @@ export interface CreateCaOptions extends Pick<ValidityOptions, 'validityDays'> {
 }
 
 export interface LoadCaOptions {
-  /** The CA private key: PKCS#8 or SEC 1, PEM text or DER bytes, unencrypted. */
+  /**
+   * The CA private key: PKCS#8 or SEC 1, PEM text or DER bytes; unencrypted, or encrypted
+   * (PKCS#8 `ENCRYPTED PRIVATE KEY`, as `sknock-ca init` writes it) with `passphrase`.
+   */
   readonly key: Uint8Array | string;
+  /** The passphrase of an encrypted `key` (`ERR_SKNOCK_CA_PASSPHRASE` without, `ERR_SKNOCK_CA_BAD_PASSPHRASE` when wrong). */
+  readonly passphrase?: string;
   /** The CA certificate: PEM text or DER bytes. */
   readonly certificate: Uint8Array | string;
 }
@@ -70,35 +75,49 @@ export async function createCa(options: CreateCaOptions): Promise<CertificateAut
   return { name, privateKey: keys.privateKey, certificate: new Uint8Array(cert.rawData), keyIdentifier: keyId, serial, notBefore, notAfter };
 }
 
-/** A CA from its key and certificate (as a `sknock-ca` folder keeps them), checked to match. */
-export async function loadCa(options: LoadCaOptions): Promise<CertificateAuthority> {
-  if (options === null || typeof options !== 'object') throw invalidArgument('loadCa options must be an object');
-  const privateKey = readPrivateKey(options.key, 'CA key');
+/** What a CA certificate says of its CA: everything of a `CertificateAuthority` but the key. */
+export type CaCertificateInfo = Omit<CertificateAuthority, 'privateKey'>;
+
+/** A CA certificate (PEM text or DER bytes), checked to be a P-256 CA certificate. */
+export function readCaCertificate(certificate: Uint8Array | string): CaCertificateInfo {
   let der: Uint8Array;
   let node: X509Certificate;
   try {
-    der = readCertificate(options.certificate, 'CA certificate');
+    der = readCertificate(certificate, 'CA certificate');
     node = new X509Certificate(der);
   } catch (cause) {
     throw new SknockCaError('ERR_SKNOCK_CA_INVALID_CA', 'the CA certificate is not a readable X.509 certificate', { cause });
   }
   if (!node.ca) throw new SknockCaError('ERR_SKNOCK_CA_INVALID_CA', `the certificate of ${node.subject} is not a CA certificate (basicConstraints CA is not set)`);
   assertP256(node.publicKey, 'the CA certificate key');
-  if (!node.checkPrivateKey(privateKey)) {
-    throw new SknockCaError('ERR_SKNOCK_CA_UNSUPPORTED_KEY', 'the CA key does not belong to the CA certificate');
-  }
   const cert = new x509.X509Certificate(der);
   const ski = cert.getExtension(x509.SubjectKeyIdentifierExtension);
   const cn = cert.subjectName.getField('CN')[0];
   return {
     name: cn ?? cert.subject,
-    privateKey,
     certificate: der,
-    keyIdentifier: ski === null ? keyIdentifier(privateKey) : new Uint8Array(Buffer.from(ski.keyId, 'hex')),
+    keyIdentifier: ski === null ? keyIdentifier(node.publicKey) : new Uint8Array(Buffer.from(ski.keyId, 'hex')),
     serial: cert.serialNumber.toLowerCase().replace(/^0+(?=.)/, ''),
     notBefore: cert.notBefore,
     notAfter: cert.notAfter,
   };
+}
+
+/** A CA from its key and certificate (as a `sknock-ca` folder keeps them), checked to match. */
+export async function loadCa(options: LoadCaOptions): Promise<CertificateAuthority> {
+  if (options === null || typeof options !== 'object') throw invalidArgument('loadCa options must be an object');
+  if (options.passphrase !== undefined && typeof options.passphrase !== 'string') throw invalidArgument('loadCa passphrase must be a string');
+  const info = readCaCertificate(options.certificate);
+  const privateKey = readPrivateKey(options.key, 'the CA key', options.passphrase);
+  return withKey(info, privateKey);
+}
+
+/** `info` with its private key, checked to belong to its certificate. */
+export function withKey(info: CaCertificateInfo, privateKey: KeyObject): CertificateAuthority {
+  if (!new X509Certificate(info.certificate).checkPrivateKey(privateKey)) {
+    throw new SknockCaError('ERR_SKNOCK_CA_UNSUPPORTED_KEY', 'the CA key does not belong to the CA certificate');
+  }
+  return { ...info, privateKey };
 }
 
 /** Checks that `ca` looks like a `CertificateAuthority` (argument validation at the boundary). */

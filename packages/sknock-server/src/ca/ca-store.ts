@@ -1,12 +1,15 @@
 import { X509Certificate } from 'node:crypto';
 import { join, resolve } from 'node:path';
 import { encodePem, readCertificate, type PortGrant } from '@sknock/protocol';
-import { createCa, loadCa, type CertificateAuthority } from './authority.js';
+import { createCa, readCaCertificate, withKey, type CaCertificateInfo, type CertificateAuthority } from './authority.js';
+import { describeSecretFile, inspectSecretFile } from '../files/secret-file.js';
+import { encryptPrivateKey, isEncryptedPrivateKey } from './encrypted-key.js';
+import { readPrivateKey } from './keys.js';
 import { DAY_MS, DEFAULT_CRL_VALIDITY_DAYS } from './constants.js';
 import { createCrl, encodeCrlPem } from './crl.js';
 import type { RevocationReason } from './revocation-reason.js';
 import { signCsr } from './csr.js';
-import { SknockCaError } from './errors.js';
+import { SknockCaError, isSknockCaError, type SknockCaWarning } from './errors.js';
 import { formatGrantSpec, parseGrantSpec } from './grant-spec.js';
 import { issueClientCertificate, issueServerCertificate, type Pkcs12Request } from './issue.js';
 import { normalizeSerial } from './serial.js';
@@ -26,7 +29,7 @@ import { checkDays, wholeSeconds } from './validity.js';
  *
  * | file                  | mode | what                                                        |
  * | --------------------- | ---- | ----------------------------------------------------------- |
- * | `ca.key`              | 0600 | CA private key, PKCS#8 PEM, unencrypted                     |
+ * | `ca.key`              | 0600 | CA private key, PKCS#8 PEM: encrypted (PBES2, scrypt, AES-256-CBC) unless made without a passphrase |
  * | `ca.pem`, `ca.der`    | 0644 | CA certificate                                              |
  * | `index.json`          | 0644 | every certificate issued: serial, kind, name, grants, dates, revocation |
  * | `crlnumber`           | 0644 | the number the next CRL gets, decimal                       |
@@ -79,6 +82,20 @@ export interface InitStoreOptions {
   /** The CA's commonName. */
   readonly name: string;
   readonly validityDays?: number;
+  /** Passphrase ca.key is encrypted with; `null` stores it unencrypted (test and demo CAs). */
+  readonly passphrase: string | null;
+}
+
+/** The CA key's passphrase, read only when an encrypted ca.key must be opened. */
+export interface KeyPassphrase {
+  /** Where it comes from, for messages: `--ca-passphrase-file pw.txt`. */
+  readonly origin: string;
+  read(): Promise<string>;
+}
+
+export interface OpenStoreOptions {
+  /** For an encrypted ca.key; without it, signing with such a key is `ERR_SKNOCK_CA_PASSPHRASE`. */
+  readonly passphrase?: KeyPassphrase;
 }
 
 export interface StoreIssueOptions {
@@ -88,6 +105,8 @@ export interface StoreIssueOptions {
   readonly pkcs12: Pkcs12Request;
   /** Replace the files of an earlier certificate with the same name. */
   readonly force?: boolean;
+  /** Validity past 2049 is meant (see `issueServerCertificate`). */
+  readonly allowAfter2049?: boolean;
 }
 
 export interface StoreIssueClientOptions extends StoreIssueOptions {
@@ -99,6 +118,8 @@ export interface StoreIssued {
   readonly entry: StoreEntry;
   /** Absolute paths of the files written, by role. */
   readonly paths: Readonly<Record<string, string>>;
+  /** What the holder should know (certificates valid past 2049). */
+  readonly warnings: readonly SknockCaWarning[];
 }
 
 export interface StoreCrl {
@@ -130,17 +151,36 @@ function statusOf(entry: StoreEntry, now: Date): EntryStatus {
 export class CaStore {
   /** Absolute path of the folder. */
   readonly dir: string;
-  readonly ca: CertificateAuthority;
+  /** The CA certificate's facts; the key is opened only to sign (`unlock`). */
+  readonly ca: CaCertificateInfo;
+  /** True when ca.key is encrypted. */
+  readonly keyEncrypted: boolean;
+  /** Sentences about ca.key being open to other users (mode, owner, folders), from `open`. */
+  readonly keyFileWarnings: readonly string[];
+  readonly #passphrase: KeyPassphrase | undefined;
+  #authority: Promise<CertificateAuthority> | undefined;
   #index: StoreIndex;
   #queue: Promise<unknown> = Promise.resolve();
 
-  private constructor(dir: string, ca: CertificateAuthority, index: StoreIndex) {
+  private constructor(
+    dir: string,
+    ca: CaCertificateInfo,
+    index: StoreIndex,
+    key: { encrypted: boolean; warnings: readonly string[]; passphrase?: KeyPassphrase; authority?: CertificateAuthority },
+  ) {
     this.dir = dir;
     this.ca = ca;
     this.#index = index;
+    this.keyEncrypted = key.encrypted;
+    this.keyFileWarnings = key.warnings;
+    this.#passphrase = key.passphrase;
+    if (key.authority !== undefined) this.#authority = Promise.resolve(key.authority);
   }
 
-  /** Makes a new CA in `dir` (created 0700). Refuses when the folder holds a CA already. */
+  /**
+   * Makes a new CA in `dir` (created 0700): ca.key encrypted with `passphrase` (or not, for
+   * `null`), ca.pem/ca.der. Refuses when the folder holds a CA already.
+   */
   static async init(dir: string, options: InitStoreOptions): Promise<CaStore> {
     const root = resolve(dir);
     const keyPath = join(root, 'ca.key');
@@ -148,9 +188,15 @@ export class CaStore {
     if (existing.some((b) => b !== undefined)) {
       throw new SknockCaError('ERR_SKNOCK_CA_EXISTS', `${root} holds a CA already (ca.key, ca.pem or index.json is there); choose another --dir`);
     }
+    if (options.passphrase !== null && (typeof options.passphrase !== 'string' || options.passphrase === '')) {
+      throw new SknockCaError('ERR_SKNOCK_CA_INVALID_ARGUMENT', 'passphrase must be a non-empty string, or null for an unencrypted CA key');
+    }
     const ca = await createCa({ name: options.name, validityDays: options.validityDays });
     await makeFolder(root);
-    const keyPem = ca.privateKey.export({ type: 'pkcs8', format: 'pem' }) as string;
+    const keyPem =
+      options.passphrase === null
+        ? (ca.privateKey.export({ type: 'pkcs8', format: 'pem' }) as string)
+        : await encryptPrivateKey(ca.privateKey, options.passphrase);
     if (!(await createFileAtomic(keyPath, keyPem, PRIVATE_FILE_MODE))) {
       throw new SknockCaError('ERR_SKNOCK_CA_EXISTS', `${root} holds a CA already (ca.key appeared while this one was made)`);
     }
@@ -159,11 +205,16 @@ export class CaStore {
     await writeFileAtomic(join(root, 'ca.der'), ca.certificate, PUBLIC_FILE_MODE);
     await writeFileAtomic(join(root, 'crlnumber'), '1\n', PUBLIC_FILE_MODE);
     await writeFileAtomic(join(root, 'index.json'), `${JSON.stringify(index, null, 2)}\n`, PUBLIC_FILE_MODE);
-    return new CaStore(root, ca, index);
+    const { privateKey: _key, ...info } = ca;
+    return new CaStore(root, info, index, { encrypted: options.passphrase !== null, warnings: [], authority: ca });
   }
 
-  /** Opens the CA in `dir`; `ERR_SKNOCK_CA_NOT_FOUND` when there is none. */
-  static async open(dir: string): Promise<CaStore> {
+  /**
+   * Opens the CA in `dir`; `ERR_SKNOCK_CA_NOT_FOUND` when there is none. The key is read but
+   * opened only when something is signed, with `options.passphrase` if it is encrypted;
+   * listing and revoking need no passphrase.
+   */
+  static async open(dir: string, options: OpenStoreOptions = {}): Promise<CaStore> {
     const root = resolve(dir);
     const key = await readIfExists(join(root, 'ca.key'));
     const cert = await readIfExists(join(root, 'ca.pem'));
@@ -174,8 +225,50 @@ export class CaStore {
         `no CA in ${root} (${missing} is missing); make one with: sknock-ca init --name "My Knock CA" --dir ${dir}`,
       );
     }
-    const ca = await loadCa({ key: key.toString('utf8'), certificate: cert.toString('utf8') });
-    return new CaStore(root, ca, await CaStore.#readIndex(root));
+    const ca = readCaCertificate(cert.toString('utf8'));
+    const finding = inspectSecretFile(join(root, 'ca.key'));
+    return new CaStore(root, ca, await CaStore.#readIndex(root), {
+      encrypted: isEncryptedPrivateKey(key),
+      warnings: finding === undefined ? [] : [describeSecretFile('the CA key', finding)],
+      ...(options.passphrase === undefined ? {} : { passphrase: options.passphrase }),
+    });
+  }
+
+  /**
+   * The CA with its key, for signing: ca.key read again and, if encrypted, opened with the
+   * passphrase (asked for once). `ERR_SKNOCK_CA_PASSPHRASE` when it is encrypted and no
+   * passphrase was given, `ERR_SKNOCK_CA_BAD_PASSPHRASE` (naming where the passphrase came
+   * from) when it does not open the key.
+   */
+  unlock(): Promise<CertificateAuthority> {
+    this.#authority ??= this.#openKey();
+    return this.#authority;
+  }
+
+  async #openKey(): Promise<CertificateAuthority> {
+    const path = join(this.dir, 'ca.key');
+    const key = await readIfExists(path);
+    if (key === undefined) throw new SknockCaError('ERR_SKNOCK_CA_NOT_FOUND', `${path} is missing`);
+    let passphrase: string | undefined;
+    if (isEncryptedPrivateKey(key)) {
+      if (this.#passphrase === undefined) {
+        throw new SknockCaError(
+          'ERR_SKNOCK_CA_PASSPHRASE',
+          `the CA key ${path} is encrypted: give its passphrase with --ca-passphrase-file FILE or --ca-passphrase-env VAR (or type it at the prompt)`,
+        );
+      }
+      passphrase = await this.#passphrase.read();
+    }
+    try {
+      return withKey(this.ca, readPrivateKey(key, `the CA key ${path}`, passphrase));
+    } catch (err) {
+      if (isSknockCaError(err, 'ERR_SKNOCK_CA_BAD_PASSPHRASE')) {
+        throw new SknockCaError('ERR_SKNOCK_CA_BAD_PASSPHRASE', `the CA key ${path} does not open with the passphrase from ${this.#passphrase?.origin}`, {
+          cause: err,
+        });
+      }
+      throw err;
+    }
   }
 
   static async #readIndex(root: string): Promise<StoreIndex> {
@@ -264,7 +357,7 @@ export class CaStore {
     mustNotExist: readonly string[],
     force: boolean | undefined,
     fields: Omit<StoreEntry, 'issuedAt' | 'files'>,
-  ): Promise<StoreIssued> {
+  ): Promise<Omit<StoreIssued, 'warnings'>> {
     await this.#refuseExisting(mustNotExist, force);
     await this.#writeIssued(folder, files);
     const entry: StoreEntry = { ...fields, issuedAt: new Date().toISOString(), files: Object.values(files).map(([f]) => f) };
@@ -275,12 +368,14 @@ export class CaStore {
 
   /** Issues a server certificate: `servers/<name>.pfx` (key, certificate, CA) and `.cer`/`.pem` (certificate alone). */
   async issueServer(options: StoreIssueOptions): Promise<StoreIssued> {
+    const ca = await this.unlock();
     return this.#change(async (index) => {
       const base = `servers/${fileNameFor(String(options.name))}`;
-      const issued = await issueServerCertificate(this.ca, {
+      const issued = await issueServerCertificate(ca, {
         name: options.name,
         validityDays: options.validityDays,
         pkcs12: options.pkcs12,
+        allowAfter2049: options.allowAfter2049,
       });
       this.#uniqueSerial(index, issued.serial);
       const pem = encodePem('CERTIFICATE', issued.certificate);
@@ -290,7 +385,7 @@ export class CaStore {
         pem: [`${base}.pem`, pem, PUBLIC_FILE_MODE],
         record: [`certs/${issued.serial}.pem`, pem, PUBLIC_FILE_MODE],
       } satisfies Record<string, [string, Uint8Array | string, number]>;
-      return this.#record(index, 'servers', files, [files.pfx[0], files.cer[0], files.pem[0]], options.force, {
+      const recorded = await this.#record(index, 'servers', files, [files.pfx[0], files.cer[0], files.pem[0]], options.force, {
         serial: issued.serial,
         kind: 'server',
         name: options.name,
@@ -298,19 +393,22 @@ export class CaStore {
         notBefore: issued.notBefore.toISOString(),
         notAfter: issued.notAfter.toISOString(),
       });
+      return { ...recorded, warnings: issued.warnings };
     });
   }
 
   /** Issues a client certificate: `clients/<name>.pfx` (key, certificate, CA) and `.pem` (certificate alone). */
   async issueClient(options: StoreIssueClientOptions): Promise<StoreIssued & { readonly datagramLength: number }> {
+    const ca = await this.unlock();
     return this.#change(async (index) => {
       const base = `clients/${fileNameFor(String(options.name))}`;
-      const issued = await issueClientCertificate(this.ca, {
+      const issued = await issueClientCertificate(ca, {
         name: options.name,
         grants: options.grants,
         validityDays: options.validityDays,
         minimumDatagramLength: options.minimumDatagramLength,
         pkcs12: options.pkcs12,
+        allowAfter2049: options.allowAfter2049,
       });
       this.#uniqueSerial(index, issued.serial);
       const pem = encodePem('CERTIFICATE', issued.certificate);
@@ -329,17 +427,18 @@ export class CaStore {
         notBefore: issued.notBefore.toISOString(),
         notAfter: issued.notAfter.toISOString(),
       });
-      return { ...recorded, datagramLength: issued.datagramLength };
+      return { ...recorded, datagramLength: issued.datagramLength, warnings: issued.warnings };
     });
   }
 
   /** Signs a PKCS#10 request as a client certificate and records it (`certs/<serial>.pem`). */
   async signCsr(
     csr: string | Uint8Array,
-    options: { grants: readonly PortGrant[]; validityDays?: number; name?: string; minimumDatagramLength?: number },
-  ): Promise<{ entry: StoreEntry; certificate: Uint8Array; datagramLength: number }> {
+    options: { grants: readonly PortGrant[]; validityDays?: number; name?: string; minimumDatagramLength?: number; allowAfter2049?: boolean },
+  ): Promise<{ entry: StoreEntry; certificate: Uint8Array; datagramLength: number; warnings: readonly SknockCaWarning[] }> {
+    const ca = await this.unlock();
     return this.#change(async (index) => {
-      const signed = await signCsr(this.ca, csr, options);
+      const signed = await signCsr(ca, csr, options);
       this.#uniqueSerial(index, signed.serial);
       const record = `certs/${signed.serial}.pem`;
       await makeFolder(this.#path('certs'));
@@ -358,7 +457,7 @@ export class CaStore {
       };
       index.certificates.push(entry);
       await this.#writeIndex(index);
-      return { entry, certificate: signed.certificate, datagramLength: signed.datagramLength };
+      return { entry, certificate: signed.certificate, datagramLength: signed.datagramLength, warnings: signed.warnings };
     });
   }
 
@@ -406,6 +505,7 @@ export class CaStore {
   /** Signs a CRL of every revoked certificate with the next CRL number; writes crl.der and crl.pem. */
   async createCrl(options: { days?: number; now?: Date } = {}): Promise<StoreCrl> {
     const days = options.days === undefined ? DEFAULT_CRL_VALIDITY_DAYS : checkDays(options.days, 'days');
+    const ca = await this.unlock();
     return this.#change(async (index) => {
       const numberPath = this.#path('crlnumber');
       const text = (await readIfExists(numberPath))?.toString('utf8').trim();
@@ -416,7 +516,7 @@ export class CaStore {
       const revoked = index.certificates
         .filter((e) => e.revoked !== undefined)
         .map((e) => ({ serial: e.serial, date: new Date(e.revoked?.date as string), reason: e.revoked?.reason }));
-      const der = await createCrl(this.ca, { revoked, crlNumber, thisUpdate, nextUpdate });
+      const der = await createCrl(ca, { revoked, crlNumber, thisUpdate, nextUpdate });
       // the number moves on first: a crash after it never reuses a number
       await writeFileAtomic(numberPath, `${crlNumber + 1n}\n`, PUBLIC_FILE_MODE);
       await writeFileAtomic(this.#path('crl.der'), der, PUBLIC_FILE_MODE);

@@ -69,3 +69,27 @@ export const ORIGINAL_SERVER_MIN_DATAGRAM_LENGTH = Math.max(
 
 /** DER ECDSA P-256 signature at its longest (`SEQUENCE { INTEGER r, INTEGER s }`, both 33 octets). */
 export const MAX_ECDSA_P256_SIGNATURE_LENGTH = 72;
+
+/**
+ * The CA key on disk: PKCS#8 EncryptedPrivateKeyInfo (RFC 5958 §3) with PBES2 (RFC 8018
+ * §6.2), key derivation scrypt (RFC 7914 §7) and AES-256-CBC. N = 2^14, r = 8, p = 5 is
+ * OWASP's scrypt setting that stays within the 32 MiB OpenSSL allows scrypt by default
+ * (16 MiB of memory; p = 5 makes it as costly as N = 2^17 with p = 1), so `openssl pkey`
+ * and Node (which decrypts through OpenSSL) read the file. About 0.3 s a derivation here.
+ */
+export const CA_KEY_SCRYPT = { N: 16_384, r: 8, p: 5 } as const;
+/** scrypt salt length (octets), RFC 7914 §7 leaves it open; 16 as OpenSSL. */
+export const CA_KEY_SALT_LENGTH = 16;
+/** RFC 8018 appendix A.4: id-PBES2. */
+export const OID_PBES2 = '1.2.840.113549.1.5.13';
+/** RFC 7914 §7: id-scrypt. */
+export const OID_SCRYPT = '1.3.6.1.4.1.11591.4.11';
+/** RFC 3565 / NIST: id-aes256-CBC; its parameter is the 16-octet IV. */
+export const OID_AES256_CBC = '2.16.840.1.101.3.4.1.42';
+
+/**
+ * RFC 5280 §4.1.2.5: validity dates through 2049 are UTCTime, from 2050 on GeneralizedTime.
+ * sKnock 1.0.0 servers cannot read a certificate with a GeneralizedTime date, so they drop
+ * every knock that carries one. This is the first instant written as GeneralizedTime.
+ */
+export const GENERALIZED_TIME_FROM = Date.UTC(2050, 0, 1);

@@ -3,7 +3,8 @@ import type { PortGrant } from '@sknock/protocol';
 import { checkCa, type CertificateAuthority } from './authority.js';
 import { checkMinimumDatagramLength, signClientCertificate } from './client-certificate.js';
 import { DEFAULT_CLIENT_VALIDITY_DAYS } from './constants.js';
-import { SknockCaError, invalidArgument } from './errors.js';
+import { after2049Warnings } from './after-2049.js';
+import { SknockCaError, invalidArgument, type SknockCaWarning } from './errors.js';
 import { checkGrants } from './grant-spec.js';
 import { assertP256 } from './keys.js';
 import { checkCommonName, commonNameSubject } from './names.js';
@@ -22,6 +23,8 @@ export interface SignCsrOptions extends ValidityOptions {
   readonly name?: string;
   /** As for `issueClientCertificate` (default 758; 0: no padding). */
   readonly minimumDatagramLength?: number;
+  /** Validity past 2049 is meant: no `WARN_SKNOCK_CA_AFTER_2049`. */
+  readonly allowAfter2049?: boolean;
 }
 
 export interface SignedCsrCertificate {
@@ -36,6 +39,8 @@ export interface SignedCsrCertificate {
   readonly notAfter: Date;
   readonly grants: readonly PortGrant[];
   readonly datagramLength: number;
+  /** What the holder should know (`WARN_SKNOCK_CA_AFTER_2049`); usually none. */
+  readonly warnings: readonly SknockCaWarning[];
 }
 
 function invalidCsr(message: string, cause?: unknown): SknockCaError {
@@ -89,6 +94,7 @@ export async function signCsr(ca: CertificateAuthority, csr: string | Uint8Array
   const cn = subject.getField('CN')[0];
   if (subject.toString() === '') throw invalidArgument('the request has an empty subject: give a name');
   const validity = resolveValidity(options, DEFAULT_CLIENT_VALIDITY_DAYS, ca.notAfter);
+  const warnings = after2049Warnings(validity, 'the client certificate', { allowAfter2049: options.allowAfter2049 });
   const signed = await signClientCertificate(ca, {
     subject,
     publicKey: new Uint8Array(request.publicKey.rawData),
@@ -96,5 +102,5 @@ export async function signCsr(ca: CertificateAuthority, csr: string | Uint8Array
     validity,
     minimumDatagramLength,
   });
-  return { ...signed, subject: subject.toString(), name: cn ?? subject.toString(), grants, ...validity };
+  return { ...signed, subject: subject.toString(), name: cn ?? subject.toString(), grants, ...validity, warnings };
 }

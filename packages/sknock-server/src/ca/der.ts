@@ -59,3 +59,24 @@ export function encodeTlv(tag: number, ...contents: Uint8Array[]): Uint8Array {
   }
   return out;
 }
+
+/** An OBJECT IDENTIFIER TLV (X.690 §8.19) from dotted text. */
+export function encodeOid(dotted: string): Uint8Array {
+  const arcs = dotted.split('.').map(Number);
+  const [first = 0, second = 0, ...rest] = arcs;
+  const octets: number[] = [];
+  for (const arc of [first * 40 + second, ...rest]) {
+    const base128: number[] = [arc & 0x7f];
+    for (let n = Math.floor(arc / 128); n > 0; n = Math.floor(n / 128)) base128.unshift(0x80 | (n & 0x7f));
+    octets.push(...base128);
+  }
+  return encodeTlv(0x06, Uint8Array.from(octets));
+}
+
+/** A non-negative INTEGER TLV (X.690 §8.3), minimal octets. */
+export function encodeUnsigned(value: number): Uint8Array {
+  const octets: number[] = [];
+  for (let n = value; n > 0; n = Math.floor(n / 256)) octets.unshift(n % 256);
+  if (octets.length === 0 || (octets[0] as number) >= 0x80) octets.unshift(0);
+  return encodeTlv(0x02, Uint8Array.from(octets));
+}

@@ -34,12 +34,30 @@ export type SknockCaErrorCode =
   | 'ERR_SKNOCK_CA_ALREADY_REVOKED'
   /** The certificate was not issued by this CA. */
   | 'ERR_SKNOCK_CA_FOREIGN_CERTIFICATE'
-  /** No passphrase could be had (no option, no terminal), or the two entries differ. */
+  /** No passphrase could be had (no option, no terminal, an encrypted key without one), or the two entries differ. */
   | 'ERR_SKNOCK_CA_PASSPHRASE'
+  /** The encrypted CA key does not open with the passphrase given. */
+  | 'ERR_SKNOCK_CA_BAD_PASSPHRASE'
+  /**
+   * A certificate would be valid past 2049 (GeneralizedTime dates), which sKnock 1.0.0
+   * servers cannot read, while it was asked for in the form they read (`legacy`).
+   */
+  | 'ERR_SKNOCK_CA_AFTER_2049'
   /** Writing PKCS#12 failed (the protocol package's encoder refused). */
   | 'ERR_SKNOCK_CA_PKCS12'
   /** Reading or writing a file failed; the message names the path. */
   | 'ERR_SKNOCK_CA_IO';
+
+/** Codes of the warnings issuing functions return (`warnings` of their result): the certificate was made. */
+export type SknockCaWarningCode =
+  /** The certificate is valid past 2049 (GeneralizedTime dates), which sKnock 1.0.0 cannot read. */
+  'WARN_SKNOCK_CA_AFTER_2049';
+
+/** Something about a certificate just made that its holder should know. */
+export interface SknockCaWarning {
+  readonly code: SknockCaWarningCode;
+  readonly message: string;
+}
 
 export class SknockCaError extends Error {
   readonly code: SknockCaErrorCode;

@@ -23,4 +23,4 @@ export { normalizeSerial } from './serial.js';
 export type { ValidityOptions } from './validity.js';
 export { ORIGINAL_SERVER_MIN_DATAGRAM_LENGTH } from './constants.js';
 export { SknockCaError, isSknockCaError } from './errors.js';
-export type { SknockCaErrorCode } from './errors.js';
+export type { SknockCaErrorCode, SknockCaWarning, SknockCaWarningCode } from './errors.js';

@@ -3,7 +3,8 @@ import { encodePkcs12, type PortGrant } from '@sknock/protocol';
 import { checkCa, type CertificateAuthority } from './authority.js';
 import { checkMinimumDatagramLength, signClientCertificate } from './client-certificate.js';
 import { DEFAULT_CLIENT_VALIDITY_DAYS, DEFAULT_SERVER_VALIDITY_DAYS } from './constants.js';
-import { SknockCaError, invalidArgument } from './errors.js';
+import { after2049Warnings } from './after-2049.js';
+import { SknockCaError, invalidArgument, type SknockCaWarning } from './errors.js';
 import { checkGrants } from './grant-spec.js';
 import { generateP256KeyPair, keyIdentifier } from './keys.js';
 import { checkCommonName, commonNameSubject, serverAltName } from './names.js';
@@ -23,6 +24,11 @@ export interface Pkcs12Request {
 }
 
 export interface IssueServerOptions extends ValidityOptions {
+  /**
+   * Validity past 2049 is meant: no `WARN_SKNOCK_CA_AFTER_2049`, and no
+   * `ERR_SKNOCK_CA_AFTER_2049` with `pkcs12.legacy` (sKnock 1.0.0 cannot read such dates).
+   */
+  readonly allowAfter2049?: boolean;
   /** The server's commonName; a host name or IP address also becomes its subjectAltName. */
   readonly name: string;
   /** Also make a PKCS#12 file (key, certificate, CA certificate). */
@@ -30,6 +36,8 @@ export interface IssueServerOptions extends ValidityOptions {
 }
 
 export interface IssueClientOptions extends ValidityOptions {
+  /** As for `issueServerCertificate`. */
+  readonly allowAfter2049?: boolean;
   /** The client's commonName, e.g. `alice`. */
   readonly name: string;
   /** Ports the certificate lets its holder open (repeats are dropped). */
@@ -54,6 +62,8 @@ export interface IssuedCertificate {
   readonly notAfter: Date;
   /** PKCS#12 (key, certificate, CA certificate) when `pkcs12` was asked for. */
   readonly pfx?: Uint8Array;
+  /** What the holder should know (`WARN_SKNOCK_CA_AFTER_2049`); usually none. */
+  readonly warnings: readonly SknockCaWarning[];
 }
 
 export interface IssuedClientCertificate extends IssuedCertificate {
@@ -105,6 +115,7 @@ export async function issueServerCertificate(ca: CertificateAuthority, options: 
   const name = checkCommonName(options.name, 'name');
   checkPkcs12(options.pkcs12);
   const validity = resolveValidity(options, DEFAULT_SERVER_VALIDITY_DAYS, ca.notAfter);
+  const warnings = after2049Warnings(validity, 'the server certificate', { legacy: options.pkcs12?.legacy, allowAfter2049: options.allowAfter2049 });
   const keys = generateP256KeyPair();
   const altName = serverAltName(name);
   const extensions: x509.Extension[] = [
@@ -114,7 +125,7 @@ export async function issueServerCertificate(ca: CertificateAuthority, options: 
     new x509.SubjectKeyIdentifierExtension(Buffer.from(keyIdentifier(keys.publicKey)).toString('hex')),
   ];
   const { certificate, serial } = await signCertificate(ca, { subject: commonNameSubject(name), publicKey: keys.spki, validity, extensions });
-  const issued = { privateKey: keys.privateKey, certificate, serial, ...validity };
+  const issued = { privateKey: keys.privateKey, certificate, serial, ...validity, warnings };
   if (options.pkcs12 === undefined) return issued;
   return { ...issued, pfx: await makePkcs12(ca, keys.privateKey, certificate, options.pkcs12, name) };
 }
@@ -132,6 +143,7 @@ export async function issueClientCertificate(ca: CertificateAuthority, options: 
   const minimumDatagramLength = checkMinimumDatagramLength(options.minimumDatagramLength);
   checkPkcs12(options.pkcs12);
   const validity = resolveValidity(options, DEFAULT_CLIENT_VALIDITY_DAYS, ca.notAfter);
+  const warnings = after2049Warnings(validity, 'the client certificate', { legacy: options.pkcs12?.legacy, allowAfter2049: options.allowAfter2049 });
   const keys = generateP256KeyPair();
   const signed = await signClientCertificate(ca, {
     subject: commonNameSubject(name),
@@ -140,7 +152,7 @@ export async function issueClientCertificate(ca: CertificateAuthority, options: 
     validity,
     minimumDatagramLength,
   });
-  const issued = { privateKey: keys.privateKey, ...signed, grants, ...validity };
+  const issued = { privateKey: keys.privateKey, ...signed, grants, ...validity, warnings };
   if (options.pkcs12 === undefined) return issued;
   return { ...issued, pfx: await makePkcs12(ca, keys.privateKey, signed.certificate, options.pkcs12, name) };
 }

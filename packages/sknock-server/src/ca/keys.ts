@@ -1,4 +1,5 @@
 import { createHash, createPrivateKey, generateKeyPairSync, webcrypto, type KeyObject } from 'node:crypto';
+import { isEncryptedPrivateKey } from './encrypted-key.js';
 import { SknockCaError } from './errors.js';
 
 /**
@@ -35,8 +36,14 @@ export function assertP256(key: KeyObject, argument: string): void {
   }
 }
 
-/** A private key from PEM text or DER bytes (PKCS#8 or SEC 1), checked to be P-256. */
-export function readPrivateKey(input: Uint8Array | string, argument: string): KeyObject {
+/**
+ * A private key from PEM text or DER bytes (PKCS#8 or SEC 1), checked to be P-256. An
+ * encrypted key (`isEncryptedPrivateKey`) needs `passphrase`: without one it is
+ * `ERR_SKNOCK_CA_PASSPHRASE`, with a wrong one `ERR_SKNOCK_CA_BAD_PASSPHRASE`. A passphrase
+ * given for an unencrypted key is not used.
+ */
+export function readPrivateKey(input: Uint8Array | string, argument: string, passphrase?: string): KeyObject {
+  if (isEncryptedPrivateKey(input)) return assertedP256(readEncrypted(input, argument, passphrase), argument);
   let key: KeyObject;
   try {
     if (typeof input === 'string') key = createPrivateKey(input);
@@ -49,10 +56,31 @@ export function readPrivateKey(input: Uint8Array | string, argument: string): Ke
       }
     }
   } catch (cause) {
-    throw new SknockCaError('ERR_SKNOCK_CA_UNSUPPORTED_KEY', `${argument} is not a readable unencrypted private key (PKCS#8 or SEC 1, PEM or DER)`, { cause });
+    throw new SknockCaError('ERR_SKNOCK_CA_UNSUPPORTED_KEY', `${argument} is not a readable private key (PKCS#8 or SEC 1, PEM or DER)`, { cause });
   }
+  return assertedP256(key, argument);
+}
+
+function assertedP256(key: KeyObject, argument: string): KeyObject {
   assertP256(key, argument);
   return key;
+}
+
+/** An encrypted key opened with `passphrase` (by OpenSSL, through node:crypto). */
+function readEncrypted(input: Uint8Array | string, argument: string, passphrase: string | undefined): KeyObject {
+  if (passphrase === undefined || passphrase === '') {
+    throw new SknockCaError('ERR_SKNOCK_CA_PASSPHRASE', `${argument} is encrypted: its passphrase is needed`);
+  }
+  const pem = typeof input === 'string' || Buffer.from(input.subarray(0, 64)).toString('latin1').includes('-----BEGIN');
+  try {
+    return pem
+      ? createPrivateKey({ key: typeof input === 'string' ? input : Buffer.from(input).toString('latin1'), format: 'pem', passphrase })
+      : createPrivateKey({ key: Buffer.from(input), format: 'der', type: 'pkcs8', passphrase });
+  } catch (cause) {
+    // OpenSSL says "bad decrypt" for a wrong passphrase, and (rarely, when the padding
+    // happens to check) that the decrypted bytes do not parse: both mean the same here.
+    throw new SknockCaError('ERR_SKNOCK_CA_BAD_PASSPHRASE', `${argument} does not open with the passphrase given`, { cause });
+  }
 }
 
 /** The SEC 1 uncompressed point (`04 ‖ X ‖ Y`) of a P-256 public or private key. */

@@ -9,7 +9,8 @@
  *
  * SIGHUP reloads the config and the CRL; SIGTERM/SIGINT stop cleanly (firewall state removed)
  * and exit 0. Exit 1: could not start (or stop) — one line on stderr and one log line name
- * the problem; exit 2: bad usage.
+ * the problem; exit 2: bad usage; exit 141: its output (the log, for `run`) was closed by
+ * its reader, after which the daemon stops cleanly as on SIGTERM (./closed-output.ts).
  */
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
@@ -19,7 +20,11 @@ import { isSknockConfigError } from '../config/errors.js';
 import { DEFAULT_CONFIG_PATH, EXIT_FAILURE, EXIT_OK, EXIT_USAGE, STOP_HARD_TIMEOUT_MS } from '../constants.js';
 import { createServer, type SknockServer } from '../daemon/server.js';
 import { isSknockServerError } from '../errors.js';
-import { createLogger } from '../logging/create-logger.js';
+import { createLogger, stdoutDestination } from '../logging/create-logger.js';
+import { EXIT_OUTPUT_CLOSED, guardOutput } from './closed-output.js';
+
+/** Standard output (and the log written to it) and standard error. */
+const output = guardOutput([process.stdout, process.stderr, stdoutDestination()]);
 
 const USAGE = `Usage:
   sknock-server [run] [--config FILE]          run the daemon in the foreground
@@ -33,6 +38,9 @@ Options:
 
 Signals: SIGHUP reloads the config and the CRL; SIGTERM and SIGINT stop the daemon,
 removing every firewall rule it added.
+
+Exit status: 0 done (or stopped by a signal), 1 failed (could not start), 2 bad usage,
+141 its output was closed (run: the daemon then stops as on SIGTERM).
 `;
 
 function version(): string {
@@ -107,6 +115,8 @@ async function commandRun(file: string): Promise<number> {
       },
     );
   };
+  // The reader of the log went away (a closed pipe): stop cleanly rather than run unheard.
+  output.onClosed(() => stop('output-closed', EXIT_OUTPUT_CLOSED));
   process.on('SIGTERM', () => stop('SIGTERM', EXIT_OK));
   process.on('SIGINT', () => stop('SIGINT', EXIT_OK));
   process.on('SIGHUP', () => {
@@ -180,7 +190,7 @@ export async function main(argv: readonly string[]): Promise<number> {
 }
 
 main(process.argv.slice(2)).then(
-  (code) => process.exit(code),
+  (code) => output.exit(code),
   (err: unknown) => {
     process.stderr.write(`sknock-server: ${(err as Error)?.stack ?? String(err)}\n`);
     process.exit(EXIT_FAILURE);

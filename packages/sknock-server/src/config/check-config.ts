@@ -1,16 +1,37 @@
 import { X509Certificate } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { isSknockProtocolError, loadCredentials, readCertificates } from '@sknock/protocol';
+import { caIdentity } from '../crl/ca-identity.js';
+import type { CaIdentity } from '../crl/ca-identity.js';
+import { crlDersFrom } from '../crl/crl-bundle.js';
+import { SknockCrlError } from '../crl/errors.js';
 import { parseCrl } from '../crl/parse-crl.js';
-import { findCrlSigner } from '../crl/verify-crl.js';
+import { findCrlIssuer } from '../crl/verify-crl.js';
 import { readConfigFileDetailed } from './load-config.js';
+import { inspectSecretFiles } from './secret-files.js';
 import type { ServerConfig } from './types.js';
 
 /**
  * `sknock-server check-config`: every problem of a config file, without starting anything.
- * Beyond `loadConfigFile` it opens the PKCS#12 file with the password, reads caFile, and
- * parses crlFile and checks its signature against the CA.
+ * Beyond `loadConfigFile` it opens the PKCS#12 file with the password, reads caFile,
+ * parses every CRL of each crlFile and checks it is signed by the CA it names, and warns of
+ * files holding secrets that other users may read or change (the same warnings the daemon
+ * logs at start).
  */
+
+/** The CAs a CRL may come from, once each (a certificate that cannot be read is reported elsewhere). */
+function caIdentities(ders: readonly Uint8Array[]): CaIdentity[] {
+  const out = new Map<string, CaIdentity>();
+  for (const der of ders) {
+    try {
+      const ca = caIdentity(new X509Certificate(der));
+      if (!out.has(ca.id)) out.set(ca.id, ca);
+    } catch {
+      // not a certificate: caFile's own check says so
+    }
+  }
+  return [...out.values()];
+}
 
 export interface ConfigCheckResult {
   /** True when the daemon would start with this file. */
@@ -30,6 +51,7 @@ export async function checkConfig(path: string, options: { now?: number } = {}):
   const warnings = [...result.warnings];
   const values = result.partial as Partial<Record<string, unknown>>;
   const file = result.file;
+  for (const report of inspectSecretFiles({ ...values, configFile: file })) warnings.push(report.message);
 
   // The server's PKCS#12 with its password.
   const caCertificates: Uint8Array[] = [];
@@ -66,27 +88,51 @@ export async function checkConfig(path: string, options: { now?: number } = {}):
     problems.push(`no CA certificate: serverPFXFile ${pfxFile} holds none and no caFile is set in ${file}, so no client certificate could be verified`);
   }
 
-  // crlFile: parses, and is signed by the CA.
-  const crlFile = values['crlFile'] as string | undefined;
-  if (crlFile !== undefined) {
+  // crlFile: every CRL in each file parses and is signed by the CA it names.
+  const crlFiles = (values['crlFile'] as readonly string[] | undefined) ?? [];
+  const cas = caIdentities(caCertificates);
+  const covered = new Set<string>();
+  for (const crlFile of crlFiles) {
     let bytes: Uint8Array | undefined;
     try {
       bytes = new Uint8Array(await readFile(crlFile));
     } catch {
       // missing: already a warning from the file check
     }
-    if (bytes !== undefined) {
+    if (bytes === undefined) continue;
+    let ders: Uint8Array[];
+    try {
+      ders = crlDersFrom(bytes);
+    } catch (err) {
+      problems.push(`crlFile ${crlFile} in ${file} is not a usable CRL: ${(err as Error).message}`);
+      continue;
+    }
+    ders.forEach((der, i) => {
+      const which = ders.length > 1 ? `CRL ${i + 1} of ${ders.length} in crlFile ${crlFile}` : `crlFile ${crlFile}`;
       try {
-        const crl = parseCrl(bytes);
-        const issuers = caCertificates.map((der) => new X509Certificate(der));
-        if (issuers.length > 0 && findCrlSigner(crl, issuers) === undefined) {
-          problems.push(`crlFile ${crlFile} in ${file}: its signature does not verify with the CA certificate (a CRL of another CA?)`);
+        const crl = parseCrl(der);
+        if (cas.length > 0) {
+          try {
+            covered.add(findCrlIssuer(crl, cas).id);
+          } catch (err) {
+            if (!(err instanceof SknockCrlError) || err.code === 'ERR_SKNOCK_CRL_UNSUPPORTED') throw err;
+            problems.push(`${which} in ${file}: ${err.message}`);
+          }
         }
         if (crl.nextUpdate !== undefined && crl.nextUpdate.getTime() < now) {
-          warnings.push(`crlFile ${crlFile} is stale: its nextUpdate ${crl.nextUpdate.toISOString()} has passed`);
+          warnings.push(`${which} is stale: its nextUpdate ${crl.nextUpdate.toISOString()} has passed${values['requireCrl'] === true ? ' (requireCrl: knocks through its CA are refused until a fresh one arrives)' : ''}`);
         }
       } catch (err) {
-        problems.push(`crlFile ${crlFile} in ${file} is not a usable CRL: ${(err as Error).message}`);
+        problems.push(`${which} in ${file} is not a usable CRL: ${(err as Error).message}`);
+      }
+    });
+  }
+  if (covered.size > 0 && values['crlUrl'] === undefined) {
+    for (const ca of cas) {
+      if (!covered.has(ca.id)) {
+        warnings.push(
+          `no CRL of CA '${ca.name}' in ${crlFiles.join(', ')}: ${values['requireCrl'] === true ? 'knocks through it are refused (requireCrl)' : 'revocation of what it issued cannot be checked'}`,
+        );
       }
     }
   }

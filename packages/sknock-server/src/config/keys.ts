@@ -10,7 +10,7 @@ import type { ValueReader } from './values.js';
 export interface ConfigKeyInfo {
   /** Spelling in `config.ini` (matched case-insensitively). */
   readonly key: string;
-  /** Option name for `resolveServerConfig` (the `ServerConfig` field, except `pfxPasswordFile`). */
+  /** Option name for `resolveServerConfig` (the `ServerConfig` field). */
   readonly option: string;
   /** The default, as documented ("—" when there is none). */
   readonly default: string;
@@ -83,13 +83,13 @@ export const CONFIG_KEY_SPECS: readonly ConfigKeySpec[] = Object.freeze([
   },
   {
     key: 'crlFile', option: 'crlFile', original: true, default: '—', isPath: true,
-    description: 'Local CRL (DER or PEM), read at start and on SIGHUP, replaced atomically when a newer one is fetched from crlUrl.',
-    read: v.path,
+    description: 'Local CRL file (DER or PEM; a PEM bundle or concatenated DER may hold one CRL per CA), or several files separated by commas; read at start and on SIGHUP. CRLs fetched from crlUrl are saved atomically to the first, with the other CAs\' CRLs it held.',
+    read: v.pathList,
   },
   {
     key: 'crlUrl', option: 'crlUrl', original: true, default: '—',
-    description: 'Where the CA publishes its CRL (http or https); fetched every CRL_UPDATE_INTERVAL_IN_MINUTES.',
-    read: v.httpUrl,
+    description: 'Where the CA publishes its CRL (http or https), or several URLs (one per CA) separated by commas or spaces; fetched every CRL_UPDATE_INTERVAL_IN_MINUTES.',
+    read: v.httpUrlList,
   },
   {
     key: 'serverPFXFile', option: 'serverPfxFile', original: true, default: '— (required)', isPath: true,
@@ -152,7 +152,7 @@ export const CONFIG_KEY_SPECS: readonly ConfigKeySpec[] = Object.freeze([
   },
   {
     key: 'requireCrl', option: 'requireCrl', original: false, default: 'off', defaultValue: false,
-    description: 'Refuse knocks while no verified CRL is held (the original accepted them); off logs loudly instead.',
+    description: 'Refuse a knock unless every CA of its certificate chain has a verified CRL that is not past its nextUpdate (the original accepted knocks without one); off logs loudly instead.',
     read: v.boolean,
   },
   {

@@ -24,8 +24,10 @@ export interface ServerConfigInput {
   readonly crlUpdateIntervalMinutes?: number;
   readonly signatureSize?: number;
   readonly recvBuffer?: number;
-  readonly crlFile?: string;
-  readonly crlUrl?: string;
+  /** One path or several (an array, or text separated by commas). */
+  readonly crlFile?: string | readonly string[];
+  /** One URL or several (an array, or text separated by commas or spaces). */
+  readonly crlUrl?: string | readonly string[];
   readonly requireCrl?: boolean;
   /** PKCS#12 file of the server; give this (with a password) or `credentials`. */
   readonly serverPfxFile?: string;
@@ -92,7 +94,9 @@ export function validateConfig(ctx: ValidateContext): ValidateResult {
     }
     try {
       let value = s.read(given.raw);
-      if (value !== undefined && s.isPath) value = resolvePath(ctx.baseDir, value as string);
+      if (value !== undefined && s.isPath) {
+        value = Array.isArray(value) ? Object.freeze(value.map((p: string) => resolvePath(ctx.baseDir, p))) : resolvePath(ctx.baseDir, value as string);
+      }
       if (value !== undefined) values.set(s.option, value);
     } catch (err) {
       if (!(err instanceof ValueProblem)) throw err;
@@ -144,29 +148,39 @@ export function validateConfig(ctx: ValidateContext): ValidateResult {
   // --- other files ---
   const caFile = values.get('caFile') as string | undefined;
   if (caFile !== undefined) checkReadableFile(caFile, spec('caFile'));
-  const crlFile = values.get('crlFile') as string | undefined;
-  const crlUrl = values.get('crlUrl') as string | undefined;
-  if (crlFile !== undefined) {
+  const crlFiles = (values.get('crlFile') as readonly string[] | undefined) ?? [];
+  const crlUrls = (values.get('crlUrl') as readonly string[] | undefined) ?? [];
+  crlFiles.forEach((crlFile, i) => {
     const state = fileState(crlFile);
     if (state === 'file') {
       checkReadableFile(crlFile, spec('crlFile'), true);
     } else if (state === 'missing') {
       warnings.push(
-        crlUrl === undefined
+        crlUrls.length === 0
           ? `${name(spec('crlFile'))} ${crlFile} does not exist and no ${name(spec('crlUrl'))} is set: revocation cannot be checked`
-          : `${name(spec('crlFile'))} ${crlFile} does not exist yet; it will be written when ${name(spec('crlUrl'))} is fetched`,
+          : i > 0
+            ? `${name(spec('crlFile'))} ${crlFile} does not exist: the CRLs it should hold are missing`
+            : `${name(spec('crlFile'))} ${crlFile} does not exist yet; it will be written when ${name(spec('crlUrl'))} is fetched`,
       );
     } else {
       problem(spec('crlFile'), `${name(spec('crlFile'))} ${crlFile}${at(spec('crlFile'))} ${state}`);
     }
-    if (crlUrl !== undefined) {
-      try {
-        accessSync(dirname(crlFile), fsConstants.W_OK);
-      } catch {
-        problem(spec('crlFile'), `the folder of ${name(spec('crlFile'))} ${crlFile}${at(spec('crlFile'))} is missing or not writable, so a CRL fetched from ${name(spec('crlUrl'))} cannot be saved there`);
-      }
+  });
+  const saveFile = crlFiles[0];
+  if (saveFile !== undefined && crlUrls.length > 0) {
+    // The daemon saves what it fetches in the first crlFile. A missing folder is made at
+    // start (mode 0700), as the original sKnock did; one that cannot be made or written is a problem.
+    const folder = crlFolder(saveFile);
+    if (folder.state === 'missing') {
+      warnings.push(`the folder ${folder.path} of ${name(spec('crlFile'))} ${saveFile} does not exist; sknock-server creates it (mode 0700) at start to save the CRL fetched from ${name(spec('crlUrl'))}`);
+    } else if (folder.state !== 'writable') {
+      problem(
+        spec('crlFile'),
+        `the folder of ${name(spec('crlFile'))} ${saveFile}${at(spec('crlFile'))} ${folder.state}, so a CRL fetched from ${name(spec('crlUrl'))} cannot be saved there`,
+      );
     }
-  } else if (crlUrl === undefined) {
+  }
+  if (crlFiles.length === 0 && crlUrls.length === 0) {
     warnings.push(`neither ${name(spec('crlFile'))} nor ${name(spec('crlUrl'))} is set: revocation cannot be checked`);
   }
 
@@ -191,7 +205,6 @@ export function validateConfig(ctx: ValidateContext): ValidateResult {
   if (problems.length > 0) return { problems, warnings, partial };
   const config: Record<string, unknown> = {};
   for (const s of CONFIG_KEY_SPECS) {
-    if (s.option === 'pfxPasswordFile') continue;
     const value = values.get(s.option);
     if (value !== undefined) config[s.option] = value;
   }
@@ -204,7 +217,8 @@ export function validateConfig(ctx: ValidateContext): ValidateResult {
     try {
       return statSync(file).isFile() ? 'file' : 'is not a regular file';
     } catch (err) {
-      return (err as NodeJS.ErrnoException).code === 'ENOENT' ? 'missing' : `cannot be read (${(err as Error).message})`;
+      const code = (err as NodeJS.ErrnoException).code;
+      return code === 'ENOENT' || code === 'ENOTDIR' ? 'missing' : `cannot be read (${(err as Error).message})`;
     }
   }
 
@@ -222,6 +236,32 @@ export function validateConfig(ctx: ValidateContext): ValidateResult {
       problem(s, `${name(s)} ${file}${at(s)} ${why}`);
       return false;
     }
+  }
+}
+
+/**
+ * The folder a CRL fetched from crlUrl is saved in: writable, missing (and makeable: its
+ * nearest existing parent is a writable folder), or a phrase saying why it cannot be used.
+ */
+function crlFolder(crlFile: string): { path: string; state: 'writable' | 'missing' | string } {
+  const path = dirname(crlFile);
+  for (let dir = path; ; dir = dirname(dir)) {
+    let isFolder: boolean;
+    try {
+      isFolder = statSync(dir).isDirectory();
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code !== 'ENOENT' && code !== 'ENOTDIR') return { path, state: `cannot be checked (${(err as Error).message})` };
+      if (dirname(dir) === dir) return { path, state: 'does not exist' };
+      continue;
+    }
+    if (!isFolder) return { path, state: `does not exist and cannot be made (${dir} is not a folder)` };
+    try {
+      accessSync(dir, fsConstants.W_OK);
+    } catch {
+      return { path, state: dir === path ? 'is not writable' : `does not exist and cannot be made (${dir} is not writable)` };
+    }
+    return { path, state: dir === path ? 'writable' : 'missing' };
   }
 }
 

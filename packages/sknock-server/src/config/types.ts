@@ -18,11 +18,14 @@ export interface ServerConfig {
   readonly signatureSize: number;
   /** RECV_BUFFER (1600): longest datagram considered. */
   readonly recvBuffer: number;
-  /** crlFile: local CRL path, or undefined. */
-  readonly crlFile?: string;
-  /** crlUrl: http(s) URL the CRL is fetched from, or undefined. */
-  readonly crlUrl?: string;
-  /** requireCrl (false): refuse knocks until a CRL verifies. */
+  /**
+   * crlFile: local CRL files (absolute; each may hold one CRL per CA), or undefined. CRLs
+   * fetched from crlUrl are saved to the first.
+   */
+  readonly crlFile?: readonly string[];
+  /** crlUrl: http(s) URLs CRLs are fetched from, or undefined. */
+  readonly crlUrl?: readonly string[];
+  /** requireCrl (false): refuse a knock unless each CA of its chain has a fresh verified CRL. */
   readonly requireCrl: boolean;
   /**
    * serverPFXFile (absolute). Set whenever `credentials` is not: a config file always has it;
@@ -31,6 +34,8 @@ export interface ServerConfig {
   readonly serverPfxFile?: string;
   /** PFXPasswd or the contents of PFXPasswdFile (never logged). Set whenever `serverPfxFile` is. */
   readonly pfxPassword?: string;
+  /** PFXPasswdFile (absolute), when the password came from one: its mode is checked at start. */
+  readonly pfxPasswordFile?: string;
   /** In-memory server credentials (library only), instead of serverPfxFile + pfxPassword. */
   readonly credentials?: Credentials;
   /** caFile: further trusted CA or intermediate certificates, or undefined. */

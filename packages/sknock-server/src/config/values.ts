@@ -87,6 +87,51 @@ export const httpUrl: ValueReader<string> = (raw) => {
   return url.href;
 };
 
+/** Items of a list key: text split at `separators` (empty items dropped), or an array as it is. */
+function listItems(raw: unknown, separators: RegExp, what: string): unknown[] {
+  if (typeof raw === 'string') return raw.split(separators).map((s) => s.trim()).filter((s) => s !== '');
+  if (Array.isArray(raw)) return raw;
+  throw new ValueProblem(`must be ${what} or a list of them, not ${describeType(raw)}`);
+}
+
+/** Reads one item of a list; a problem names the item when the list has several. */
+function eachOf<T>(items: readonly unknown[], item: unknown, read: ValueReader<T>): T | undefined {
+  try {
+    return read(item);
+  } catch (err) {
+    if (!(err instanceof ValueProblem) || items.length < 2) throw err;
+    throw new ValueProblem(`has ${typeof item === 'string' ? `'${item}'` : describeType(item)}, which ${err.message}`);
+  }
+}
+
+/**
+ * One file path, or several separated by commas (so a path in this list holds no comma), or
+ * an array of paths; empty text means "not set". Duplicates are dropped.
+ */
+export const pathList: ValueReader<readonly string[]> = (raw) => {
+  const out: string[] = [];
+  const items = listItems(raw, /,/, 'a file path');
+  for (const item of items) {
+    const one = eachOf(items, item, path);
+    if (one !== undefined && !out.includes(one)) out.push(one);
+  }
+  return out.length === 0 ? undefined : Object.freeze(out);
+};
+
+/**
+ * One http(s) URL, or several separated by commas or spaces (a URL holds neither: write
+ * `%2C`, `%20`), or an array of URLs; empty text means "not set". Duplicates are dropped.
+ */
+export const httpUrlList: ValueReader<readonly string[]> = (raw) => {
+  const out: string[] = [];
+  const items = listItems(raw, /[\s,]+/, 'an http or https URL');
+  for (const item of items) {
+    const one = eachOf(items, item, httpUrl);
+    if (one !== undefined && !out.includes(one)) out.push(one);
+  }
+  return out.length === 0 ? undefined : Object.freeze(out);
+};
+
 /** An IPv4 or IPv6 address literal (no host names: the daemon binds before any resolver is wanted). */
 export const ipAddress: ValueReader<string> = (raw) => {
   if (typeof raw !== 'string' || isIP(raw) === 0) throw new ValueProblem('must be an IPv4 or IPv6 address such as :: or 0.0.0.0');

@@ -6,7 +6,9 @@ export type SknockCrlErrorCode =
   | 'ERR_SKNOCK_CRL_MALFORMED'
   /** A CRL this server cannot use: delta CRL, unknown critical extension, unsupported signature algorithm. */
   | 'ERR_SKNOCK_CRL_UNSUPPORTED'
-  /** Its signature does not verify with any trusted CA certificate. */
+  /** The issuer it names is not a trusted CA (or its authority key identifier is not that CA's key). */
+  | 'ERR_SKNOCK_CRL_ISSUER'
+  /** Its signature does not verify with the key of the CA its issuer field names. */
   | 'ERR_SKNOCK_CRL_SIGNATURE'
   /** Older than the CRL in force (thisUpdate or CRL number). */
   | 'ERR_SKNOCK_CRL_OLDER'

@@ -1,5 +1,5 @@
 import { SknockCrlError } from './errors.js';
-import { MAX_CRL_BYTES } from './parse-crl.js';
+import { MAX_CRL_BYTES } from './crl-bundle.js';
 
 /**
  * One conditional GET of a CRL over http(s) with the global fetch: If-None-Match (ETag) and

@@ -1,4 +1,4 @@
-import { decodePem } from '@sknock/protocol';
+import { crlDersFrom } from './crl-bundle.js';
 import { DerReader, TAG, contentOf, decodeOid, decodeTime, encodingOf, integerToBigInt, isTimeTag } from './der-reader.js';
 import { SknockCrlError } from './errors.js';
 import { normaliseSerial } from './serial.js';
@@ -40,6 +40,8 @@ export interface ParsedCrl {
   readonly nextUpdate: Date | undefined;
   /** CRL number extension (RFC 5280 §5.2.3), if present. */
   readonly crlNumber: bigint | undefined;
+  /** keyIdentifier of the authority key identifier extension (RFC 5280 §5.2.1), if present. */
+  readonly authorityKeyId: Uint8Array | undefined;
   /** Signature algorithm OID (dotted). */
   readonly signatureAlgorithm: string;
   /** signatureValue bits (for ECDSA: a DER `SEQUENCE { r, s }`). */
@@ -56,36 +58,26 @@ const OID_AUTHORITY_KEY_IDENTIFIER = '2.5.29.35';
 const OID_REASON_CODE = '2.5.29.21';
 const OID_INVALIDITY_DATE = '2.5.29.24';
 
+/** `[0]` primitive: keyIdentifier inside AuthorityKeyIdentifier. */
+const TAG_KEY_IDENTIFIER = 0x80;
+
 /** Critical CRL extensions this reader understands (others make the CRL unusable, RFC 5280 §5.2). */
 const KNOWN_CRL_EXTENSIONS = new Set([OID_CRL_NUMBER, OID_ISSUING_DISTRIBUTION_POINT, OID_AUTHORITY_KEY_IDENTIFIER]);
 const KNOWN_ENTRY_EXTENSIONS = new Set([OID_REASON_CODE, OID_INVALIDITY_DATE]);
-
-/** Largest CRL accepted, bytes (about 700,000 entries). */
-export const MAX_CRL_BYTES = 32 * 1024 * 1024;
-
-const CRL_PEM_LABELS = new Set(['X509 CRL', 'CRL']);
 
 function malformed(what: string): never {
   throw new SknockCrlError('ERR_SKNOCK_CRL_MALFORMED', what);
 }
 
 /**
- * CRL bytes from a file or a download: DER, or PEM with label `X509 CRL` (OpenSSL) or `CRL`
- * (what @peculiar/x509 writes). Returns the DER.
+ * Parses the one CRL in `input` (DER, or PEM with label `X509 CRL` or `CRL`). Throws
+ * `SknockCrlError` (MALFORMED or UNSUPPORTED); bytes holding several CRLs are MALFORMED here
+ * (a bundle is read by `crlDersFrom`, then each CRL by `parseCrl`).
  */
-export function crlDerFrom(input: Uint8Array): Uint8Array {
-  if (input.length > MAX_CRL_BYTES) malformed(`CRL is ${input.length} bytes, more than the ${MAX_CRL_BYTES} accepted`);
-  const head = Buffer.from(input.subarray(0, Math.min(input.length, 4096))).toString('latin1');
-  if (!head.includes('-----BEGIN ')) return input;
-  const blocks = decodePem(Buffer.from(input).toString('latin1')).filter((b) => CRL_PEM_LABELS.has(b.label));
-  if (blocks.length === 0) malformed('PEM text holds no "X509 CRL" (or "CRL") block');
-  if (blocks.length > 1) malformed('PEM text holds more than one CRL');
-  return (blocks[0] as { der: Uint8Array }).der;
-}
-
-/** Parses CRL bytes (DER or PEM). Throws `SknockCrlError` (MALFORMED or UNSUPPORTED). */
 export function parseCrl(input: Uint8Array): ParsedCrl {
-  const der = crlDerFrom(input);
+  const ders = crlDersFrom(input);
+  if (ders.length !== 1) malformed(`it holds ${ders.length} CRLs where one was expected`);
+  const der = ders[0] as Uint8Array;
   const outer = new DerReader(der);
   const listTlv = outer.next(TAG.SEQUENCE, 'CertificateList');
   outer.expectEnd('CRL');
@@ -133,6 +125,7 @@ export function parseCrl(input: Uint8Array): ParsedCrl {
   }
 
   let crlNumber: bigint | undefined;
+  let authorityKeyId: Uint8Array | undefined;
   if (tbs.peekTag() === TAG.CONTEXT_0) {
     const wrapper = tbs.enter(TAG.CONTEXT_0, 'crlExtensions');
     const extensions = readExtensions(der, wrapper.enter(TAG.SEQUENCE, 'crlExtensions'), KNOWN_CRL_EXTENSIONS, 'CRL');
@@ -146,6 +139,8 @@ export function parseCrl(input: Uint8Array): ParsedCrl {
       crlNumber = integerToBigInt(contentOf(number, r.next(TAG.INTEGER, 'CRL number')), 'CRL number');
       r.expectEnd('CRL number');
     }
+    const aki = extensions.get(OID_AUTHORITY_KEY_IDENTIFIER);
+    if (aki !== undefined) authorityKeyId = readKeyIdentifier(aki);
   }
   tbs.expectEnd('tbsCertList');
 
@@ -157,10 +152,19 @@ export function parseCrl(input: Uint8Array): ParsedCrl {
     thisUpdate,
     nextUpdate,
     crlNumber,
+    authorityKeyId,
     signatureAlgorithm,
     signature: sigContent.subarray(1),
     revoked,
   };
+}
+
+/** RFC 5280 §4.2.1.1: AuthorityKeyIdentifier ::= SEQUENCE { keyIdentifier [0] IMPLICIT OCTET STRING OPTIONAL, … }. */
+function readKeyIdentifier(value: Uint8Array): Uint8Array | undefined {
+  const seq = new DerReader(value).enter(TAG.SEQUENCE, 'authorityKeyIdentifier');
+  if (seq.peekTag() !== TAG_KEY_IDENTIFIER) return undefined;
+  const id = contentOf(value, seq.next(TAG_KEY_IDENTIFIER, 'keyIdentifier'));
+  return id.length > 0 ? new Uint8Array(id) : undefined;
 }
 
 /** Extensions (RFC 5280 §4.1): OID → extnValue; an unknown critical one makes the CRL unusable. */

@@ -1,5 +1,6 @@
 import { verify as cryptoVerify } from 'node:crypto';
-import type { X509Certificate } from 'node:crypto';
+import { nameText } from './ca-identity.js';
+import type { CaIdentity } from './ca-identity.js';
 import { SknockCrlError } from './errors.js';
 import type { ParsedCrl } from './parse-crl.js';
 
@@ -27,23 +28,40 @@ const SCHEMES: ReadonlyMap<string, SignatureScheme> = new Map([
 ]);
 
 /**
- * The CA certificate among `issuers` whose key verifies the CRL's signature, or undefined.
- * Throws `SknockCrlError` ERR_SKNOCK_CRL_UNSUPPORTED for a signature algorithm it does not
- * implement (SHA-1 is refused on purpose).
+ * The CA that issued `crl`, among `cas`: its subject equals the CRL's issuer field (byte for
+ * byte), its subject key identifier equals the CRL's authority key identifier when both are
+ * present, and its key verifies the CRL's signature. Nothing else may issue it: a CRL that
+ * names one CA and is signed by another is refused, however trusted the other one is.
+ *
+ * Throws `SknockCrlError`: ERR_SKNOCK_CRL_ISSUER (the issuer it names is no trusted CA, or
+ * its key identifier is none of that CA's), ERR_SKNOCK_CRL_SIGNATURE (the named CA's key does
+ * not verify it), ERR_SKNOCK_CRL_UNSUPPORTED (a signature algorithm not implemented here;
+ * SHA-1 is refused on purpose).
  */
-export function findCrlSigner(crl: ParsedCrl, issuers: readonly X509Certificate[]): X509Certificate | undefined {
+export function findCrlIssuer(crl: ParsedCrl, cas: readonly CaIdentity[]): CaIdentity {
   const scheme = SCHEMES.get(crl.signatureAlgorithm);
   if (scheme === undefined) {
     throw new SknockCrlError('ERR_SKNOCK_CRL_UNSUPPORTED', `CRL signature algorithm ${crl.signatureAlgorithm} is not supported (use ECDSA or RSA with SHA-256/384/512, or Ed25519)`);
   }
-  for (const issuer of issuers) {
-    const key = issuer.publicKey;
-    if (key.asymmetricKeyType !== scheme.keyType) continue;
+  const named = cas.filter((ca) => Buffer.compare(ca.subject, crl.issuer) === 0);
+  if (named.length === 0) {
+    throw new SknockCrlError('ERR_SKNOCK_CRL_ISSUER', `its issuer '${nameText(crl.issuer)}' is not a trusted CA`);
+  }
+  const aki = crl.authorityKeyId;
+  const candidates = aki === undefined ? named : named.filter((ca) => ca.keyIdentifier === undefined || Buffer.compare(ca.keyIdentifier, aki) === 0);
+  if (candidates.length === 0) {
+    throw new SknockCrlError(
+      'ERR_SKNOCK_CRL_ISSUER',
+      `its authority key identifier ${Buffer.from(aki as Uint8Array).toString('hex')} is not the key of the CA it names ('${(named[0] as CaIdentity).name}')`,
+    );
+  }
+  for (const ca of candidates) {
+    if (ca.publicKey.asymmetricKeyType !== scheme.keyType) continue;
     try {
-      if (cryptoVerify(scheme.hash, crl.tbs, key, crl.signature)) return issuer;
+      if (cryptoVerify(scheme.hash, crl.tbs, ca.publicKey, crl.signature)) return ca;
     } catch {
       // a malformed signature value: same as "does not verify"
     }
   }
-  return undefined;
+  throw new SknockCrlError('ERR_SKNOCK_CRL_SIGNATURE', `its signature does not verify with the key of the CA it names ('${(candidates[0] as CaIdentity).name}')`);
 }

@@ -6,7 +6,7 @@ import { loadConfigFile } from '../config/load-config.js';
 import { resolveServerConfig } from '../config/resolve.js';
 import type { ServerConfig } from '../config/types.js';
 import { STOP_DRAIN_TIMEOUT_MS } from '../constants.js';
-import { CrlManager, type CrlStatus } from '../crl/index.js';
+import { CrlManager, type CrlIssuerStatus, type CrlStatus } from '../crl/index.js';
 import { SknockServerError } from '../errors.js';
 import type { FirewallBackend } from '../firewall/backend.js';
 import { createFirewallBackend } from '../firewall/index.js';
@@ -22,11 +22,12 @@ import type { Accept, KnockSource, PipelineSettings } from '../pipeline/types.js
 import { TrustStore } from '../trust/index.js';
 import { isSknockFirewallError } from '../firewall/errors.js';
 import { FirewallWatchdog, type FirewallWatchdogStats } from './firewall-watchdog.js';
-import { GrantKeeper, type GrantEvent } from './grant-keeper.js';
+import { GrantKeeper, type GrantCloseEvent, type GrantEvent } from './grant-keeper.js';
 import { bindKnockSocket, closeSocket } from './knock-socket.js';
 import { RejectLog } from './reject-log.js';
 import { ReturningSources } from './returning-sources.js';
 import { loadCaFile, loadServerCredentials } from './server-credentials.js';
+import { prepareServerFiles } from './server-files.js';
 import { checkServerOptions, type CreateServerOptions } from './server-options.js';
 import { WorkQueue } from './work-queue.js';
 
@@ -54,9 +55,9 @@ export interface AcceptEvent extends Omit<Accept, 'ok'> {
   readonly source: KnockSource;
 }
 
-/** `open`: the firewall now holds the grant; `close`: its time ran out. */
+/** `open`: the firewall now holds the grant; `close`: its time ran out, or a CRL revoked every certificate holding it (`reason`). */
 export type OpenEvent = GrantEvent;
-export type CloseEvent = GrantEvent;
+export type CloseEvent = GrantCloseEvent;
 
 export interface ServerAddress {
   readonly address: string;
@@ -73,12 +74,13 @@ export interface ServerStats {
   /** Rejected datagrams by code (every code present, zero or not). */
   readonly rejected: Readonly<Record<RejectCode, number>>;
   readonly queue: { readonly length: number; readonly max: number; readonly highWater: number; readonly dropped: number };
-  readonly grants: { readonly pending: number; readonly held: number; readonly opened: number; readonly failedWrites: number; readonly lost: number };
+  /** `revoked`: grants closed early because a CRL revoked every certificate holding them. */
+  readonly grants: { readonly pending: number; readonly held: number; readonly opened: number; readonly failedWrites: number; readonly lost: number; readonly revoked: number };
   readonly replayCache: { readonly seen: number; readonly verified: number };
   readonly rateLimitedSources: number;
   /** The firewall watchdog (firewallCheckIntervalSeconds): checks made, repairs, failed checks. */
   readonly firewall: FirewallWatchdogStats;
-  /** The CRL in force (absent while stopped). */
+  /** The CRLs in force (absent while stopped). */
   readonly crl?: CrlSummary;
 }
 
@@ -108,7 +110,30 @@ function settingsOf(config: ServerConfig): PipelineSettings {
   };
 }
 
-/** The CRL in force, in loggable form (dates as ISO text, the CRL number as a string). */
+/** What is held from one CA, in loggable form. */
+export interface CrlIssuerSummary {
+  /** The CA's subject, one line. */
+  readonly issuer: string;
+  /** SHA-256 of its subject and key (base64url): CRLs and revocations are kept by it. */
+  readonly issuerId: string;
+  readonly haveCrl: boolean;
+  readonly stale: boolean;
+  readonly thisUpdate?: string;
+  readonly nextUpdate?: string;
+  readonly crlNumber?: string;
+  readonly source?: string;
+  /** The crlFile path or crlUrl it came from. */
+  readonly origin?: string;
+  readonly revokedCount?: number;
+}
+
+/**
+ * The CRLs in force, in loggable form (dates as ISO text, CRL numbers as strings). The summary
+ * fields describe them together (with one CA: its CRL): `haveCrl` at least one is held,
+ * `stale` at least one is past its nextUpdate, `thisUpdate` the oldest, `nextUpdate` the
+ * earliest, `crlNumber` only when one CRL is held, `source` when they all came the same way,
+ * `revokedCount` all together; `issuers` says what is held from each CA.
+ */
 export interface CrlSummary {
   readonly haveCrl: boolean;
   readonly stale: boolean;
@@ -117,17 +142,32 @@ export interface CrlSummary {
   readonly crlNumber?: string;
   readonly source?: string;
   readonly revokedCount?: number;
+  readonly issuers: readonly CrlIssuerSummary[];
+}
+
+function datesForLog(status: CrlStatus | CrlIssuerStatus): Record<string, string | number> {
+  return {
+    ...(status.thisUpdate ? { thisUpdate: status.thisUpdate.toISOString() } : {}),
+    ...(status.nextUpdate ? { nextUpdate: status.nextUpdate.toISOString() } : {}),
+    ...(status.crlNumber !== undefined ? { crlNumber: status.crlNumber.toString() } : {}),
+    ...(status.source ? { source: status.source } : {}),
+    ...(status.revokedCount !== undefined ? { revokedCount: status.revokedCount } : {}),
+  };
 }
 
 function crlStatusForLog(status: CrlStatus): CrlSummary {
   return {
     haveCrl: status.haveCrl,
     stale: status.stale,
-    ...(status.thisUpdate ? { thisUpdate: status.thisUpdate.toISOString() } : {}),
-    ...(status.nextUpdate ? { nextUpdate: status.nextUpdate.toISOString() } : {}),
-    ...(status.crlNumber !== undefined ? { crlNumber: status.crlNumber.toString() } : {}),
-    ...(status.source ? { source: status.source } : {}),
-    ...(status.revokedCount !== undefined ? { revokedCount: status.revokedCount } : {}),
+    ...datesForLog(status),
+    issuers: status.issuers.map((i) => ({
+      issuer: i.issuer,
+      issuerId: i.issuerId,
+      haveCrl: i.haveCrl,
+      stale: i.stale,
+      ...datesForLog(i),
+      ...(i.origin !== undefined ? { origin: i.origin } : {}),
+    })),
   };
 }
 
@@ -237,6 +277,7 @@ export class SknockServer extends EventEmitter<ServerEvents> {
       this.#config = config;
       if (this.#options.logger === undefined) this.#useOwnLogger(config);
       const log = this.#logger;
+      await prepareServerFiles(config, log);
       const credentials = await loadServerCredentials(config);
       const intermediates = await loadCaFile(config);
       this.#checkAnchors(credentials, intermediates);
@@ -244,6 +285,7 @@ export class SknockServer extends EventEmitter<ServerEvents> {
       this.#crl = this.#makeCrlManager(config, credentials, intermediates);
       this.#issuersKey = issuersKey(credentials, intermediates);
       await this.#crl.start();
+      this.#crl.on('updated', this.#onCrlUpdated);
       const trust = this.#makeTrustStore(config, credentials, intermediates, this.#crl);
 
       const firewall = this.#makeFirewall(config);
@@ -253,6 +295,7 @@ export class SknockServer extends EventEmitter<ServerEvents> {
         firewall,
         logger: log.child({ component: 'grants' }),
         now: this.#now,
+        revokedLink: (chain) => this.#crl?.revokedLink(chain),
         maxPending: limits.openPendingMax,
         maxAttempts: limits.openMaxAttempts,
         retryBaseMs: limits.openRetryBaseMs,
@@ -260,8 +303,9 @@ export class SknockServer extends EventEmitter<ServerEvents> {
       keeper.on('open', (e: GrantEvent) => {
         this.#emitSafely('open', e);
       });
-      keeper.on('close', (e: GrantEvent) => {
-        log.debug({ event: 'close', grant: e.grant, subject: e.subject, serial: e.serial }, 'grant expired');
+      keeper.on('close', (e: GrantCloseEvent) => {
+        // A revoked grant was logged at warn by the keeper, with why.
+        if (e.reason === 'expired') log.debug({ event: 'close', reason: e.reason, grant: e.grant, subject: e.subject, serial: e.serial }, 'grant expired');
         this.#emitSafely('close', e);
       });
       keeper.on('lost', (e: GrantEvent & { error: string }) => this.#emitSafely('lost', e));
@@ -371,6 +415,15 @@ export class SknockServer extends EventEmitter<ServerEvents> {
       now: this.#now,
     });
   }
+
+  /** A CRL was taken: grants of certificates it revokes close at once. */
+  readonly #onCrlUpdated = (): void => {
+    try {
+      this.#keeper?.closeRevoked();
+    } catch (err) {
+      this.#logger.error({ error: errorMessage(err) }, 'error closing the grants of revoked certificates');
+    }
+  };
 
   #makeTrustStore(config: ServerConfig, credentials: Credentials, intermediates: readonly Uint8Array[], crl: CrlManager): TrustStore {
     const anchors = credentials.caCertificates.length > 0 ? [...credentials.caCertificates] : [...intermediates];
@@ -491,13 +544,14 @@ export class SknockServer extends EventEmitter<ServerEvents> {
     const log = this.#logger;
     try {
       const config = await this.#readConfig(true);
+      await prepareServerFiles(config, log);
       const credentials = await loadServerCredentials(config);
       const intermediates = await loadCaFile(config);
       this.#checkAnchors(credentials, intermediates);
       const issuers = issuersKey(credentials, intermediates);
       const crlSourceChanged =
-        config.crlFile !== old.crlFile ||
-        config.crlUrl !== old.crlUrl ||
+        JSON.stringify(config.crlFile) !== JSON.stringify(old.crlFile) ||
+        JSON.stringify(config.crlUrl) !== JSON.stringify(old.crlUrl) ||
         config.crlUpdateIntervalMinutes !== old.crlUpdateIntervalMinutes ||
         config.requireCrl !== old.requireCrl ||
         issuers !== this.#issuersKey;
@@ -511,9 +565,12 @@ export class SknockServer extends EventEmitter<ServerEvents> {
           return;
         }
         crl.stop();
+        crl.off('updated', this.#onCrlUpdated);
         crl = fresh;
         this.#crl = fresh;
         this.#issuersKey = issuers;
+        fresh.on('updated', this.#onCrlUpdated);
+        this.#onCrlUpdated();
       } else {
         // The same source: re-read it; a CRL file that no longer verifies keeps the last good CRL.
         await crl.reload();
@@ -577,6 +634,7 @@ export class SknockServer extends EventEmitter<ServerEvents> {
       this.#keeper.removeAllListeners();
     }
     this.#rejectLog?.stop();
+    this.#crl?.off('updated', this.#onCrlUpdated);
     this.#crl?.stop();
     this.#keeper = undefined;
     this.#queue = undefined;
@@ -619,7 +677,7 @@ export class SknockServer extends EventEmitter<ServerEvents> {
       accepted: this.#accepted,
       rejected: { ...this.#rejected },
       queue: { length: q?.length ?? 0, max: q?.max ?? 0, highWater: q?.highWater ?? 0, dropped: q?.dropped ?? 0 },
-      grants: this.#keeper?.stats() ?? { pending: 0, held: 0, opened: 0, failedWrites: 0, lost: 0 },
+      grants: this.#keeper?.stats() ?? { pending: 0, held: 0, opened: 0, failedWrites: 0, lost: 0, revoked: 0 },
       replayCache: { seen: pipeline?.replayCache.seenSize ?? 0, verified: pipeline?.replayCache.verifiedSize ?? 0 },
       rateLimitedSources: pipeline?.rateLimiter.size ?? 0,
       firewall: this.#watchdog?.stats ?? this.#watchdogStats,

@@ -31,8 +31,20 @@ export interface CreateLoggerOptions {
   readonly base?: Record<string, unknown>;
 }
 
+let stdout: ReturnType<typeof pino.destination> | undefined;
+
+/**
+ * Standard output as every default logger of this process writes it (synchronously, so
+ * nothing is lost at exit): one stream, so that `sknock-server` can see (its `error` event)
+ * when the reader of its log goes away. pino itself stops writing to it then.
+ */
+export function stdoutDestination(): ReturnType<typeof pino.destination> {
+  stdout ??= pino.destination({ dest: 1, sync: true });
+  return stdout;
+}
+
 export function createLogger(options: CreateLoggerOptions = {}): Logger & { level: string } {
-  const destination = options.destination ?? pino.destination({ dest: 1, sync: true });
+  const destination = options.destination ?? stdoutDestination();
   return pino(
     {
       level: options.level ?? 'info',

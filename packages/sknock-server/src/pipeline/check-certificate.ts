@@ -4,8 +4,9 @@ import type { CertificateVerifier, Reject, TrustVerdict } from './types.js';
 
 /**
  * Step 4: the client certificate chains to the CA (directly or through the caFile
- * intermediates), is inside its validity period and not revoked (src/trust/ TrustStore,
- * which caches by hash and forgets when the CRL changes).
+ * intermediates), is inside its validity period and not revoked, each link by the CRL of the
+ * CA that issued it (src/trust/ TrustStore, which caches verified chains by hash and looks
+ * revocation up at every call).
  */
 
 const CODE_BY_REASON: Readonly<Record<string, RejectCode>> = {

@@ -1,6 +1,6 @@
 import type { Grant } from '../firewall/backend.js';
 import { reject } from './reject.js';
-import type { GrantOpener, Reject } from './types.js';
+import type { GrantMeta, GrantOpener, Reject } from './types.js';
 
 /**
  * Step 9: hand the grant to the firewall writer (daemon/grant-keeper.ts), which opens it
@@ -11,7 +11,7 @@ export function openGrant(
   opener: GrantOpener,
   grant: Grant,
   durationSeconds: number,
-  meta: { readonly subject: string; readonly serial: string },
+  meta: GrantMeta,
 ): Reject | undefined {
   if (opener.request(grant, durationSeconds, meta)) return undefined;
   return reject('overloaded', 'too many grants waiting for the firewall');

@@ -123,7 +123,7 @@ export function createKnockPipeline(options: KnockPipelineOptions): KnockPipelin
       if (mismatch !== undefined) return mismatch;
 
       const grant: Grant = { address: source.address, family: source.family, protocol: opened.protocol, port: opened.port };
-      const meta = { subject: cert.subject, serial: cert.serial };
+      const meta = { subject: cert.subject, serial: cert.serial, issuer: cert.issuer, certificateId: certificateHash, chain: cert.chain };
       const refused = openGrant(opener, grant, settings.portOpenDurationSeconds, meta);
       if (refused !== undefined) return refused;
 

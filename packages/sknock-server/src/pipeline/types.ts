@@ -1,4 +1,5 @@
 import type { KeyObject } from 'node:crypto';
+import type { CertificateRef } from '../crl/certificate-ref.js';
 import type { Grant } from '../firewall/backend.js';
 import type { RejectCode } from './reject-codes.js';
 
@@ -39,6 +40,10 @@ export type TrustVerdict =
       readonly ok: true;
       readonly subject: string;
       readonly serial: string;
+      /** Subject of the issuing CA, one line. */
+      readonly issuer: string;
+      /** Issuer and serial of every link a CRL can revoke (certificate first, then intermediates). */
+      readonly chain: readonly CertificateRef[];
       readonly notAfter: number;
       readonly fromCache: boolean;
       /** SHA-256 of the certificate, if the verifier computed it (later stages cache by it). */
@@ -53,13 +58,25 @@ export interface CertificateVerifier {
   verify(certificateDer: Uint8Array, nowMs: number): TrustVerdict;
 }
 
+/** Whose a grant is: the certificate that asked for it, and what a new CRL is checked against. */
+export interface GrantMeta {
+  readonly subject: string;
+  readonly serial: string;
+  /** Subject of the issuing CA, one line. */
+  readonly issuer: string;
+  /** SHA-256 of the certificate, base64. */
+  readonly certificateId: string;
+  /** Issuer and serial of every link a CRL can revoke (certificate first, then intermediates). */
+  readonly chain: readonly CertificateRef[];
+}
+
 /** Step 9's side effect: hands a grant to whatever writes the firewall (daemon/grant-keeper.ts). */
 export interface GrantOpener {
   /**
    * Asks for `grant` to be opened for `durationSeconds` (extending it when already open).
    * Returns false, without queueing, when too many grants are already waiting.
    */
-  request(grant: Grant, durationSeconds: number, meta: { readonly subject: string; readonly serial: string }): boolean;
+  request(grant: Grant, durationSeconds: number, meta: GrantMeta): boolean;
 }
 
 /** Numbers from the config that the checks use (changed on reload). */

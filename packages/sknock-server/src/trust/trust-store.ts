@@ -1,5 +1,7 @@
 import { X509Certificate, createHash } from 'node:crypto';
 import type { KeyObject } from 'node:crypto';
+import { caIdentity, oneLineName } from '../crl/ca-identity.js';
+import type { CertificateRef } from '../crl/certificate-ref.js';
 import type { CrlManager } from '../crl/crl-manager.js';
 import { normaliseSerial } from '../crl/serial.js';
 import { LruCache } from './lru-cache.js';
@@ -7,14 +9,20 @@ import type { TrustRejectReason, TrustResult } from './types.js';
 
 /**
  * Client certificate verification: the chain to a trust anchor (directly, or through
- * intermediates from caFile), each signature, each validity period, the CRL, and that the
+ * intermediates from caFile), each signature, each validity period, revocation, and that the
  * certificate is a P-256 client certificate.
+ *
+ * Revocation binds the issuer: the chain built says which CA certificate issued each link,
+ * and each link (the client certificate and every intermediate; not the anchor) is looked up
+ * on the CRL of exactly that CA, by (CA id, serial), never on another CA's CRL. Under
+ * `requireCrl` each of those CAs must have a CRL in force that is not past its nextUpdate.
  *
  * Done with node:crypto `X509Certificate` (parse 114–131 µs against 805+ for pkijs, and
  * `verify(issuer.publicKey)` for the signatures). A verified chain is kept by the SHA-256 of
- * the certificate in a bounded LRU, so a repeated knock costs one hash; validity and
- * revocation are still checked on every call, and the whole cache is dropped when the CRL
- * in force changes.
+ * the certificate in a bounded LRU, so a repeated knock costs one hash; the cache holds
+ * signatures and issuers only, nothing taken from a CRL: validity, revocation and CRL
+ * freshness are checked on every call (a Map and a Set lookup per link), so a new CRL of
+ * any CA applies at once to every cached chain that goes through that CA, and to no other.
  */
 
 /** Verified chains remembered. */
@@ -34,8 +42,12 @@ export interface TrustStoreOptions {
    * must itself chain to an anchor); a self-signed one among them is a further trust anchor.
    */
   readonly intermediates?: readonly Uint8Array[];
-  readonly crl: Pick<CrlManager, 'isRevoked' | 'version' | 'status'>;
-  /** Refuse every certificate while no CRL is held (reason 'no-crl'). */
+  /** The CRLs in force, by CA (`CrlManager.crlOf`). */
+  readonly crl: Pick<CrlManager, 'crlOf'>;
+  /**
+   * Refuse a certificate (reason 'no-crl') unless every CA that issued a link of its chain has
+   * a CRL in force that is not past its nextUpdate.
+   */
   readonly requireCrl: boolean;
   /** Verified chains remembered (default 10,000). */
   readonly cacheSize?: number;
@@ -45,8 +57,11 @@ interface ChainLink {
   /** "certificate" or "issuing CA 'CN=…'", for messages. */
   readonly label: string;
   readonly serial: string;
-  /** A trust anchor: its validity is checked, not its serial (the CRL is about what it issued). */
-  readonly anchor: boolean;
+  /**
+   * Who revokes it: its issuer and serial. Undefined for the trust anchor, whose validity is
+   * checked but not its serial (a CRL is about what a CA issued).
+   */
+  readonly ref: CertificateRef | undefined;
   readonly notBefore: number;
   readonly notAfter: number;
   readonly validFrom: string;
@@ -57,6 +72,10 @@ interface ChainLink {
 interface VerifiedChain {
   readonly subject: string;
   readonly serial: string;
+  /** The issuing CA's subject, one line. */
+  readonly issuer: string;
+  /** The links revocation applies to, leaf first (shared with every verdict: never copied). */
+  readonly refs: readonly CertificateRef[];
   readonly notAfter: number;
   /** SHA-256 of the certificate, base64 (the cache key). */
   readonly certificateId: string;
@@ -65,14 +84,19 @@ interface VerifiedChain {
   readonly links: readonly ChainLink[];
 }
 
-/** A CA certificate with its public key taken out once (the getter builds a new KeyObject each time). */
+/** A CA certificate with its public key taken out once (the getter builds a new KeyObject each time) and its identity. */
 interface Issuer {
   readonly cert: X509Certificate;
   readonly key: KeyObject;
+  /** `CaIdentity.id`: what its CRL is found by. */
+  readonly id: string;
+  /** Its subject, one line. */
+  readonly name: string;
 }
 
-function oneLine(name: string): string {
-  return name.split('\n').filter((s) => s !== '').join(', ');
+function issuerOf(cert: X509Certificate): Issuer {
+  const identity = caIdentity(cert);
+  return { cert, key: identity.publicKey, id: identity.id, name: identity.name };
 }
 
 function reject(reason: TrustRejectReason, detail: string): TrustResult {
@@ -86,7 +110,6 @@ export class TrustStore {
   readonly #crl: TrustStoreOptions['crl'];
   readonly #requireCrl: boolean;
   readonly #cache: LruCache<string, VerifiedChain>;
-  #cacheCrlVersion: number;
 
   constructor(options: TrustStoreOptions) {
     if (options === null || typeof options !== 'object') throw new TypeError('TrustStore: options must be an object');
@@ -98,18 +121,18 @@ export class TrustStore {
       }
     };
     if (!Array.isArray(options.caCertificates)) throw new TypeError('TrustStore: caCertificates must be an array of DER certificates');
-    options.caCertificates.forEach((der, i) => this.#addAnchor(parse(der, `caCertificates[${i}]`)));
+    options.caCertificates.forEach((der, i) => this.#addAnchor(parse(der, `caCertificates[${i}]`), `caCertificates[${i}]`));
     (options.intermediates ?? []).forEach((der, i) => {
       const cert = parse(der, `intermediates[${i}]`);
-      if (cert.checkIssued(cert) && cert.verify(cert.publicKey)) this.#addAnchor(cert);
-      else this.#intermediates.push({ cert, key: cert.publicKey });
+      if (cert.checkIssued(cert) && cert.verify(cert.publicKey)) this.#addAnchor(cert, `intermediates[${i}]`);
+      else this.#intermediates.push(this.#issuer(cert, `intermediates[${i}]`));
     });
     if (this.#anchors.length === 0) throw new TypeError('TrustStore: no trust anchor (the server PKCS#12 holds no CA certificate and caFile none self-signed)');
     if (typeof options.requireCrl !== 'boolean') throw new TypeError('TrustStore: requireCrl must be a boolean');
+    if (options.crl === null || typeof options.crl !== 'object' || typeof options.crl.crlOf !== 'function') throw new TypeError('TrustStore: crl must have crlOf(issuerId) (a CrlManager)');
     this.#crl = options.crl;
     this.#requireCrl = options.requireCrl;
     this.#cache = new LruCache(options.cacheSize ?? DEFAULT_TRUST_CACHE_SIZE);
-    this.#cacheCrlVersion = options.crl.version;
   }
 
   /** Verified chains currently remembered. */
@@ -119,10 +142,6 @@ export class TrustStore {
 
   /** Checks a client certificate (DER) at time `nowMs`. Never throws. */
   verify(certificateDer: Uint8Array, nowMs: number): TrustResult {
-    if (this.#crl.version !== this.#cacheCrlVersion) {
-      this.#cache.clear();
-      this.#cacheCrlVersion = this.#crl.version;
-    }
     let key: string;
     try {
       key = createHash('sha256').update(certificateDer).digest('base64');
@@ -142,7 +161,7 @@ export class TrustStore {
 
   /** The chain check of a certificate not in the cache. May throw on undecodable contents. */
   #verifyNew(cert: X509Certificate, key: string, nowMs: number): TrustResult {
-    const subject = oneLine(cert.subject);
+    const subject = oneLineName(cert.subject);
     const keyObject = cert.publicKey;
     if (keyObject.asymmetricKeyType !== 'ec' || keyObject.asymmetricKeyDetails?.namedCurve !== P256_CURVE) {
       const what = keyObject.asymmetricKeyType === 'ec' ? `EC ${keyObject.asymmetricKeyDetails?.namedCurve ?? '?'}` : (keyObject.asymmetricKeyType ?? 'unknown');
@@ -154,61 +173,95 @@ export class TrustStore {
       return reject('not-client', `'${subject}' has extendedKeyUsage without clientAuth`);
     }
 
-    const chain = this.#buildChain(cert);
-    if (typeof chain === 'string') return reject('untrusted', `'${subject}': ${chain}`);
-    const links = chain.map((c, i) => ({
-      label: i === 0 ? 'certificate' : `issuing CA '${oneLine(c.subject)}'`,
-      anchor: i > 0 && i === chain.length - 1,
-      serial: normaliseSerial(c.serialNumber),
-      notBefore: Date.parse(c.validFrom),
-      notAfter: Date.parse(c.validTo),
-      validFrom: c.validFrom,
-      validTo: c.validTo,
-    }));
-    const verified: VerifiedChain = { subject, serial: links[0]!.serial, notAfter: links[0]!.notAfter, certificateId: key, publicKey: keyObject, links };
+    const built = this.#buildChain(cert);
+    if (typeof built === 'string') return reject('untrusted', `'${subject}': ${built}`);
+    const { chain, issuers } = built;
+    const links: ChainLink[] = chain.map((c, i) => {
+      const serial = normaliseSerial(c.serialNumber);
+      const name = i === 0 ? subject : oneLineName(c.subject);
+      // chain[i] was issued by issuers[i]; the last certificate is the anchor (no issuer above it).
+      const by = issuers[i];
+      return {
+        label: i === 0 ? 'certificate' : `issuing CA '${name}'`,
+        ref: by === undefined ? undefined : Object.freeze({ issuerId: by.id, issuer: by.name, serial, subject: name }),
+        serial,
+        notBefore: Date.parse(c.validFrom),
+        notAfter: Date.parse(c.validTo),
+        validFrom: c.validFrom,
+        validTo: c.validTo,
+      };
+    });
+    const refs = Object.freeze(links.flatMap((l) => (l.ref === undefined ? [] : [l.ref])));
+    const leaf = links[0] as ChainLink;
+    const verified: VerifiedChain = {
+      subject,
+      serial: leaf.serial,
+      issuer: (issuers[0] as Issuer).name,
+      refs,
+      notAfter: leaf.notAfter,
+      certificateId: key,
+      publicKey: keyObject,
+      links,
+    };
     this.#cache.set(key, verified);
     return this.#checkTimeAndCrl(verified, nowMs, false);
   }
 
-  #addAnchor(cert: X509Certificate): void {
+  #issuer(cert: X509Certificate, what: string): Issuer {
+    try {
+      return issuerOf(cert);
+    } catch (cause) {
+      throw new TypeError(`TrustStore: ${what} is not a readable X.509 certificate`, { cause });
+    }
+  }
+
+  #addAnchor(cert: X509Certificate, what: string): void {
     const der = cert.raw.toString('base64');
     if (this.#anchorDer.has(der)) return;
     this.#anchorDer.add(der);
-    this.#anchors.push({ cert, key: cert.publicKey });
+    this.#anchors.push(this.#issuer(cert, what));
   }
 
-  /** Leaf … anchor, every signature verified; or why not. */
-  #buildChain(leaf: X509Certificate): X509Certificate[] | string {
+  /**
+   * Leaf … anchor, every signature verified, with the CA certificate that issued each
+   * (`issuers[i]` issued `chain[i]`; the anchor has none); or why not.
+   */
+  #buildChain(leaf: X509Certificate): { chain: X509Certificate[]; issuers: Issuer[] } | string {
     const chain = [leaf];
+    const issuers: Issuer[] = [];
     let current = leaf;
     for (let depth = 0; depth < MAX_CHAIN_LENGTH; depth++) {
       let signatureFailed = false;
       for (const anchor of this.#anchors) {
         if (current.checkIssued(anchor.cert)) {
           if (current.verify(anchor.key)) {
-            if (!this.#anchorDer.has(current.raw.toString('base64'))) chain.push(anchor.cert);
-            return chain;
+            if (!this.#anchorDer.has(current.raw.toString('base64'))) {
+              issuers.push(anchor);
+              chain.push(anchor.cert);
+            }
+            return { chain, issuers };
           }
           signatureFailed = true;
         }
       }
-      let next: X509Certificate | undefined;
+      let next: Issuer | undefined;
       for (const candidate of this.#intermediates) {
         if (!candidate.cert.ca || chain.includes(candidate.cert) || !current.checkIssued(candidate.cert)) continue;
         if (current.verify(candidate.key)) {
-          next = candidate.cert;
+          next = candidate;
           break;
         }
         signatureFailed = true;
       }
       if (next === undefined) {
-        const who = current === leaf ? 'its' : `issuing CA '${oneLine(current.subject)}':`;
+        const who = current === leaf ? 'its' : `issuing CA '${oneLineName(current.subject)}':`;
         return signatureFailed
-          ? `${who} signature does not verify with the key of issuer '${oneLine(current.issuer)}'`
-          : `${who} issuer '${oneLine(current.issuer)}' is not a trusted CA`;
+          ? `${who} signature does not verify with the key of issuer '${oneLineName(current.issuer)}'`
+          : `${who} issuer '${oneLineName(current.issuer)}' is not a trusted CA`;
       }
-      chain.push(next);
-      current = next;
+      issuers.push(next);
+      chain.push(next.cert);
+      current = next.cert;
     }
     return `no trusted CA within ${MAX_CHAIN_LENGTH} certificates`;
   }
@@ -218,16 +271,28 @@ export class TrustStore {
       if (nowMs < link.notBefore) return reject('not-yet-valid', `'${chain.subject}': ${link.label} is valid from ${link.validFrom}`);
       if (nowMs > link.notAfter) return reject('expired', `'${chain.subject}': ${link.label} expired ${link.validTo}`);
     }
-    if (this.#requireCrl && !this.#crl.status().haveCrl) {
-      return reject('no-crl', 'no verified CRL is held and requireCrl is on');
+    // Each link on the CRL of the CA that issued it; a revocation wins over a stale or missing CRL.
+    for (const ref of chain.refs) {
+      if (this.#crl.crlOf(ref.issuerId)?.revoked.has(ref.serial)) {
+        const label = ref === chain.refs[0] ? 'certificate' : `issuing CA '${ref.subject}'`;
+        return reject('revoked', `'${chain.subject}': ${label} (serial ${ref.serial}) is revoked by the CRL of '${ref.issuer}'`);
+      }
     }
-    for (const link of chain.links) {
-      if (!link.anchor && this.#crl.isRevoked(link.serial)) return reject('revoked', `'${chain.subject}': ${link.label} (serial ${link.serial}) is revoked`);
+    if (this.#requireCrl) {
+      for (const ref of chain.refs) {
+        const held = this.#crl.crlOf(ref.issuerId);
+        if (held === undefined) return reject('no-crl', `'${chain.subject}': no verified CRL of '${ref.issuer}' is held and requireCrl is on`);
+        if (nowMs > held.nextUpdateMs) {
+          return reject('no-crl', `'${chain.subject}': the CRL of '${ref.issuer}' is stale (nextUpdate ${new Date(held.nextUpdateMs).toISOString()} has passed) and requireCrl is on`);
+        }
+      }
     }
     return {
       ok: true,
       subject: chain.subject,
       serial: chain.serial,
+      issuer: chain.issuer,
+      chain: chain.refs,
       notAfter: chain.notAfter,
       fromCache,
       certificateId: chain.certificateId,

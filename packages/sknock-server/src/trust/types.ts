@@ -1,4 +1,5 @@
 import type { KeyObject } from 'node:crypto';
+import type { CertificateRef } from '../crl/certificate-ref.js';
 /** What the trust store says about a client certificate. */
 
 export type TrustRejectReason =
@@ -10,9 +11,9 @@ export type TrustRejectReason =
   | 'expired'
   /** It, or a certificate of its chain, is before its notBefore. */
   | 'not-yet-valid'
-  /** Its serial (or an intermediate's) is on the CRL in force. */
+  /** Its serial (or an intermediate's) is on the CRL in force of the CA that issued it. */
   | 'revoked'
-  /** requireCrl is on and no verified CRL is held. */
+  /** requireCrl is on and a CA of its chain has no CRL in force, or only one past its nextUpdate. */
   | 'no-crl'
   /** Its key is not EC P-256 (the wire format's signature slot and ECDSA assume P-256). */
   | 'not-p256'
@@ -26,6 +27,10 @@ export type TrustResult =
       readonly subject: string;
       /** Serial, lower-case hex without leading zeros. */
       readonly serial: string;
+      /** Subject of the CA that issued it, one line. */
+      readonly issuer: string;
+      /** Issuer and serial of each link revocation applies to (the certificate first, then intermediates). */
+      readonly chain: readonly CertificateRef[];
       /** notAfter of the certificate, ms since the epoch. */
       readonly notAfter: number;
       /** The chain was verified earlier and taken from the cache. */

@@ -5,6 +5,7 @@
 import 'reflect-metadata';
 import * as x509 from '@peculiar/x509';
 import { KeyObject, createPublicKey, webcrypto } from 'node:crypto';
+import type { CertificateAuthority } from '../../src/ca/index.js';
 
 x509.cryptoProvider.set(webcrypto);
 
@@ -154,6 +155,10 @@ export interface CrlOptions {
   crlNumber?: bigint | number;
   /** Further CRL extensions: [oid, critical, DER value]. */
   extensions?: [string, boolean, Uint8Array][];
+  /** Sign with this CA's key instead (the issuer field still names `ca`): a forged CRL. */
+  signer?: TestCa;
+  /** Authority key identifier (keyIdentifier) to write; undefined leaves the extension out. */
+  authorityKeyId?: Uint8Array;
 }
 
 /** DER INTEGER of a non-negative bigint. */
@@ -172,14 +177,19 @@ export async function createTestCrl(ca: TestCa, options: CrlOptions = {}): Promi
   const extensions: x509.Extension[] = [];
   if (options.crlNumber !== undefined) extensions.push(new x509.Extension('2.5.29.20', false, derInteger(BigInt(options.crlNumber))));
   for (const [oid, critical, value] of options.extensions ?? []) extensions.push(new x509.Extension(oid, critical, value));
+  if (options.authorityKeyId !== undefined) {
+    const id = options.authorityKeyId;
+    extensions.push(new x509.Extension('2.5.29.35', false, new Uint8Array([0x30, id.length + 2, 0x80, id.length, ...id])));
+  }
+  const signer = options.signer ?? ca;
   const crl = await x509.X509CrlGenerator.create({
     issuer: ca.x509.subject,
     thisUpdate,
     ...(nextUpdate !== undefined ? { nextUpdate } : {}),
     entries: (options.revoked ?? []).map((serialNumber) => ({ serialNumber, revocationDate: new Date(thisUpdate.getTime() - 1000) })),
     extensions,
-    signingKey: ca.keys.privateKey,
-    signingAlgorithm: signingAlgorithm(ca.keyType),
+    signingKey: signer.keys.privateKey,
+    signingAlgorithm: signingAlgorithm(signer.keyType),
   });
   return new Uint8Array(crl.rawData);
 }
@@ -191,4 +201,23 @@ export async function testCaFromAuthority(ca: { readonly name: string; readonly 
   const privateKey = await webcrypto.subtle.importKey('pkcs8', ca.privateKey.export({ format: 'der', type: 'pkcs8' }), alg, true, ['sign']);
   const publicKey = await webcrypto.subtle.importKey('spki', createPublicKey(ca.privateKey).export({ format: 'der', type: 'spki' }), alg, true, ['verify']);
   return { name: ca.name, certificate: ca.certificate, keys: { privateKey, publicKey }, keyType: 'P-256', x509: cert };
+}
+
+/**
+ * A TestCa (an intermediate made by `createTestCa({ issuer })`, say) as a CA of the sknock-ca
+ * library, so that `issueClientCertificate` can issue sKnock client certificates (with their
+ * grants) under it.
+ */
+export function authorityFromTestCa(ca: TestCa): CertificateAuthority {
+  const ski = ca.x509.getExtension(x509.SubjectKeyIdentifierExtension);
+  if (ski === null) throw new Error(`test CA ${ca.name} has no subject key identifier`);
+  return {
+    name: ca.name,
+    privateKey: KeyObject.from(ca.keys.privateKey),
+    certificate: ca.certificate,
+    keyIdentifier: new Uint8Array(Buffer.from(ski.keyId, 'hex')),
+    serial: ca.x509.serialNumber.toLowerCase(),
+    notBefore: ca.x509.notBefore,
+    notAfter: ca.x509.notAfter,
+  };
 }

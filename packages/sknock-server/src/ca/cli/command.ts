@@ -40,12 +40,38 @@ export const COMMON_OPTIONS = {
   help: { type: 'boolean', short: 'h' },
 } as const;
 
+/** Options of commands that sign with the CA key (and of `init`, which makes it). */
+export const CA_PASSPHRASE_OPTIONS = {
+  'ca-passphrase-file': { type: 'string' },
+  'ca-passphrase-env': { type: 'string' },
+} as const;
+
+/** Options of commands that make certificates. */
+export const AFTER_2049_OPTIONS = {
+  'allow-after-2049': { type: 'boolean' },
+} as const;
+
 /** Options of commands that write PKCS#12. */
 export const PASSPHRASE_OPTIONS = {
   'passphrase-file': { type: 'string' },
   'passphrase-env': { type: 'string' },
   legacy: { type: 'boolean' },
 } as const;
+
+export const CA_PASSPHRASE_HELP = [
+  '  --ca-passphrase-file FILE',
+  '                         the CA key\'s passphrase is the first line of FILE',
+  '  --ca-passphrase-env VAR',
+  '                         the CA key\'s passphrase is in the environment variable VAR',
+  '                         (without either, it is asked for on the terminal when ca.key is encrypted;',
+  '                         a CA made with --no-passphrase, or before keys were encrypted, needs none)',
+].join('\n');
+
+export const AFTER_2049_HELP = [
+  '  --allow-after-2049     let the certificate be valid past 2049; X.509 writes such dates as',
+  '                         GeneralizedTime, which sKnock 1.0.0 cannot read (a warning without',
+  '                         this flag, a refusal with --legacy)',
+].join('\n');
 
 export const DIR_HELP = '  --dir DIR              the CA folder (default ./sknock-ca)';
 export const PASSPHRASE_HELP = [

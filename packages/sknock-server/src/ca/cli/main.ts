@@ -1,6 +1,10 @@
 #!/usr/bin/env node
 /** The `sknock-ca` command. See `sknock-ca --help`. */
+import { guardOutput } from '../../cli/closed-output.js';
 import { runCli } from './run.js';
+
+// A closed standard output or error (`sknock-ca list | head -1`) ends the command quietly, status 141.
+const output = guardOutput();
 
 const code = await runCli(process.argv.slice(2), {
   stdout: process.stdout,
@@ -9,4 +13,4 @@ const code = await runCli(process.argv.slice(2), {
   output: process.stderr,
   env: process.env,
 });
-process.exitCode = code;
+await output.exit(code);

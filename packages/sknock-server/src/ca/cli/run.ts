@@ -13,7 +13,7 @@ import { UsageError } from './usage-error.js';
 
 /** `sknock-ca`: parses the command line, runs one command, maps failures to exit codes. */
 
-/** Exit codes: 0 done, 1 the operation failed, 2 bad usage. */
+/** Exit codes: 0 done, 1 the operation failed, 2 bad usage (141, output closed: main.ts). */
 export const EXIT_OK = 0;
 export const EXIT_FAILED = 1;
 export const EXIT_USAGE = 2;
@@ -33,6 +33,7 @@ const USAGE_CODES: ReadonlySet<SknockCaErrorCode> = new Set([
   'ERR_SKNOCK_CA_INVALID_ARGUMENT',
   'ERR_SKNOCK_CA_INVALID_GRANT',
   'ERR_SKNOCK_CA_INVALID_VALIDITY',
+  'ERR_SKNOCK_CA_AFTER_2049',
 ]);
 
 function version(): string {
@@ -56,7 +57,8 @@ function mainHelp(): string {
     ...COMMANDS.map((c) => `  ${c.name.padEnd(width)}  ${c.summary}`),
     '',
     'Every command takes --dir DIR (default ./sknock-ca) and --help.',
-    'Exit status: 0 done, 1 the operation failed, 2 bad usage.',
+    'Exit status: 0 done, 1 the operation failed, 2 bad usage, 141 its output was closed',
+    '(the work is done; what was left to print is not).',
   ].join('\n');
 }
 
@@ -69,6 +71,8 @@ function parseFor(command: Command, args: readonly string[]): { values: OptionVa
     let message = unknown === null ? (err as Error).message : `unknown option ${unknown[1]}`;
     if (args.some((a) => /^--(passphrase|password|pass)(=|$)/.test(a))) {
       message += '; passphrases are never taken from the command line: use --passphrase-file FILE or --passphrase-env VAR';
+    } else if (args.some((a) => /^--ca-(passphrase|password|pass)(=|$)/.test(a))) {
+      message += '; passphrases are never taken from the command line: use --ca-passphrase-file FILE or --ca-passphrase-env VAR';
     }
     throw new UsageError(message, command.name);
   }

@@ -16,8 +16,8 @@ export const listCommand: Command = {
   ].join('\n'),
   options: { ...COMMON_OPTIONS, json: { type: 'boolean' } },
   positionals: [0, 0],
-  async run({ values, print }) {
-    const store = await openStore(dirOption(values));
+  async run({ values, print, note }) {
+    const store = await openStore(dirOption(values), 'list', note);
     const entries = store.list();
     if (flag(values, 'json')) {
       print(JSON.stringify(entries, null, 2));

@@ -30,7 +30,7 @@ export const revokeCommand: Command = {
   ].join('\n'),
   options: { ...COMMON_OPTIONS, reason: { type: 'string' } },
   positionals: [1, 1],
-  async run({ values, positionals, print }) {
+  async run({ values, positionals, print, note }) {
     const target = positionals[0] as string;
     const reasonText = stringOption(values, 'reason');
     let reason;
@@ -40,7 +40,7 @@ export const revokeCommand: Command = {
       if (isSknockCaError(err)) throw new UsageError(err.message, 'revoke');
       throw err;
     }
-    const store = await openStore(dirOption(values));
+    const store = await openStore(dirOption(values), 'revoke', note);
     const { normalizeSerial } = await import('../../serial.js');
     let serial: string;
     if (await isFile(target)) {
