@@ -105,6 +105,11 @@ export const GRANT_HOLDERS_MAX = 64;
 /** How often expired grants are forgotten (and `close` emitted). */
 export const GRANT_SWEEP_INTERVAL_MS = 1000;
 
+// ---- watching the firewall ------------------------------------------------------------
+
+/** The same failed firewall check is logged again at most this often. */
+export const FIREWALL_CHECK_FAILURE_LOG_MS = 60_000;
+
 // ---- logging of rejected knocks ---------------------------------------------------------
 
 /** Reject lines logged per second at most; the rest are counted by reason. */

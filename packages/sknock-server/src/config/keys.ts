@@ -38,6 +38,7 @@ const [bufLo, bufHi] = d.RANGE_RECV_BUFFER;
 const [portLo, portHi] = d.RANGE_PORT;
 const [execLo, execHi] = d.RANGE_EXEC_COMMAND_TIMEOUT;
 const PLACEHOLDERS = '{address} {family} {ipfamily} {cidr} {protocol} {port} {seconds} {expires}';
+const [checkLo, checkHi] = d.RANGE_FIREWALL_CHECK_INTERVAL;
 
 export const CONFIG_KEY_SPECS: readonly ConfigKeySpec[] = Object.freeze([
   {
@@ -121,7 +122,7 @@ export const CONFIG_KEY_SPECS: readonly ConfigKeySpec[] = Object.freeze([
   },
   {
     key: 'anyPortKnocks', option: 'anyPortKnocks', original: false, default: 'on', defaultValue: true,
-    description: 'Redirect knock-shaped UDP datagrams sent to any port to knockPort, as the original (which saw every frame) accepted them.',
+    description: 'Knock-shaped UDP datagrams addressed to this host on any UDP port reach the daemon, as the original (which saw every frame) accepted them; forwarded traffic is never touched.',
     read: v.boolean,
   },
   {
@@ -154,6 +155,12 @@ export const CONFIG_KEY_SPECS: readonly ConfigKeySpec[] = Object.freeze([
     default: String(d.DEFAULT_EXEC_COMMAND_TIMEOUT_SECONDS), defaultValue: d.DEFAULT_EXEC_COMMAND_TIMEOUT_SECONDS,
     description: `firewallBackend = exec: a command still running after this many seconds (${execLo}–${execHi}) is killed and counts as failed.`,
     read: v.integer(execLo, execHi),
+  },
+  {
+    key: 'firewallCheckIntervalSeconds', option: 'firewallCheckIntervalSeconds', original: false,
+    default: String(d.DEFAULT_FIREWALL_CHECK_INTERVAL_SECONDS), defaultValue: d.DEFAULT_FIREWALL_CHECK_INTERVAL_SECONDS,
+    description: `How often the daemon checks that its firewall rules are in force, in seconds (${checkLo}–${checkHi}); missing or changed rules (nft flush ruleset, iptables -F) are rebuilt with every grant and logged at warn.`,
+    read: v.integer(checkLo, checkHi),
   },
   {
     key: 'emergencyAccessPorts', option: 'emergencyAccessPorts', original: false, default: 'tcp/22',

@@ -42,6 +42,7 @@ export interface ServerConfigInput {
   readonly knockPort?: number;
   readonly listenAddress?: string;
   readonly anyPortKnocks?: boolean;
+  readonly firewallCheckIntervalSeconds?: number;
   readonly emergencyAccessPorts?: ServerConfig['emergencyAccessPorts'] | string;
   readonly logLevel?: ServerConfig['logLevel'];
   readonly execOpenCommand?: string | readonly string[];
@@ -223,6 +224,13 @@ export function validateConfig(ctx: ValidateContext): ValidateResult {
   } else {
     const set = execKeys.filter((option) => ctx.given.has(option));
     if (set.length > 0) warnings.push(`${set.map((o) => name(spec(o))).join(', ')} ${set.length === 1 ? 'is' : 'are'} ignored: ${name(spec('firewallBackend'))} is ${String(values.get('firewallBackend'))}, not exec`);
+  }
+
+  // iptables cannot hide knock-shaped datagrams when every port takes knocks (docs/firewall.md).
+  if (values.get('firewallBackend') === 'iptables' && values.get('anyPortKnocks') === true && values.get('firewallPolicy') !== 'drop') {
+    warnings.push(
+      `${name(spec('firewallBackend'))} iptables with ${name(spec('anyPortKnocks'))} on and ${name(spec('firewallPolicy'))} ${String(values.get('firewallPolicy'))}: knock-shaped UDP datagrams (long enough, starting 61 01 00 00) are absorbed silently on every port while others get ICMP port unreachable, so a scanner can tell that a knock daemon is there; nftables, ${name(spec('anyPortKnocks'))} off, or ${name(spec('firewallPolicy'))} drop avoid that`,
+    );
   }
 
   const partial = Object.fromEntries(values) as Partial<Record<keyof ServerConfig, unknown>>;

@@ -60,6 +60,8 @@ export interface ServerConfig {
   readonly listenAddress: string;
   /** anyPortKnocks (true). */
   readonly anyPortKnocks: boolean;
+  /** firewallCheckIntervalSeconds (5): how often the firewall rules are checked and repaired. */
+  readonly firewallCheckIntervalSeconds: number;
   /** emergencyAccessPorts (tcp/22). */
   readonly emergencyAccessPorts: readonly PortSpec[];
   /** logLevel (info). */

@@ -17,11 +17,18 @@
 import { accessSync, constants as fsConstants, readFileSync, statSync } from 'node:fs';
 import { delimiter, isAbsolute, join } from 'node:path';
 import type { FirewallSetup } from './backend.js';
-import { DEFAULT_IPTABLES_CHAIN, DEFAULT_NFT_TABLE } from './constants.js';
 import { SknockFirewallError } from './errors.js';
 import { iptablesChains, iptablesSetupScript, parseIptablesSave, type IpFamily } from './iptables-rules.js';
 import { nftSetupScript } from './nftables-script.js';
+import { formatOwnerMark, ownMark } from './owner.js';
 import { firstLines, runCommand } from './run-command.js';
+
+/**
+ * The dry run checks the setup script under names of its own, so it neither collides with a
+ * running daemon's table (a `create table` guard would fail) nor trips its owner check.
+ */
+const DRY_RUN_NFT_TABLE = 'sknock_check';
+const DRY_RUN_IPTABLES_CHAIN = 'SKNOCK-CHECK';
 
 /** capabilities(7): CAP_NET_ADMIN is bit 12. */
 const CAP_NET_ADMIN_BIT = 12n;
@@ -146,6 +153,7 @@ export interface DryRunOptions {
  */
 export async function firewallDryRunProblems(name: string, setup: FirewallSetup, options: DryRunOptions = {}): Promise<string[]> {
   const run = { netns: options.netns, timeoutMs: options.timeoutMs ?? 10_000 };
+  const owner = formatOwnerMark(ownMark('dry-run', setup.knockPort));
   const explain = (what: string, err: unknown): string => {
     const e = err as SknockFirewallError;
     const detail = e.stderr ? firstLines(e.stderr) : e.message;
@@ -154,7 +162,7 @@ export async function firewallDryRunProblems(name: string, setup: FirewallSetup,
   };
   if (name === 'nftables') {
     try {
-      await runCommand('nft', ['--check', '-f', '-'], { ...run, input: nftSetupScript(DEFAULT_NFT_TABLE, setup) });
+      await runCommand('nft', ['--check', '-f', '-'], { ...run, input: nftSetupScript(DRY_RUN_NFT_TABLE, setup, owner, { absent: true }) });
       return [];
     } catch (err) {
       return [explain(`the kernel refused a dry run of the setup (nft --check -f -)`, err)];
@@ -162,12 +170,12 @@ export async function firewallDryRunProblems(name: string, setup: FirewallSetup,
   }
   if (name === 'iptables') {
     const problems: string[] = [];
-    const chains = iptablesChains(DEFAULT_IPTABLES_CHAIN);
+    const chains = iptablesChains(DRY_RUN_IPTABLES_CHAIN);
     for (const family of [4, 6] as IpFamily[]) {
       const tool = family === 4 ? 'iptables' : 'ip6tables';
       try {
         const saved = await runCommand(`${tool}-save`, [], run);
-        const script = iptablesSetupScript(family, chains, setup, parseIptablesSave(saved.stdout), []);
+        const script = iptablesSetupScript(family, chains, setup, parseIptablesSave(saved.stdout), [], owner);
         await runCommand(`${tool}-restore`, ['--test', '--noflush', '--wait', '10'], { ...run, input: script });
       } catch (err) {
         problems.push(explain(`a dry run of the ${tool} setup (${tool}-restore --test)`, err));
