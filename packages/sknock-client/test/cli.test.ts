@@ -11,6 +11,7 @@ import { Pkcs10CertificateRequest } from '@peculiar/x509';
 import { encodePkcs12, openKnockPacket, verifyKnockSignature } from '@sknock/protocol';
 import { FakeKnockServer, freePort } from './support/knock-server.js';
 import { TestCa, type TestIdentity } from './support/pki.js';
+import { lacking, scriptCommand } from './support/runtime.js';
 
 /** The `sknock` command as a process: exit codes, output, dry runs, the relay, csr. */
 
@@ -170,7 +171,8 @@ describe('sknock knock', () => {
     }
   });
 
-  test('prompts for the password on the terminal (a pty made by script(1)) without echo', async (t) => {
+  const ttyStaysOpen = lacking({ bun: 'a tty.ReadStream on /dev/tty keeps the process alive after destroy(), so the command never exits after the prompt (seen on Bun 1.4.5)' });
+  test('prompts for the password on the terminal (a pty made by script(1)) without echo', { skip: ttyStaysOpen }, async (t) => {
     if (spawnSync('script', ['--version']).status !== 0) {
       t.skip('script(1) from util-linux is not installed');
       return;
@@ -178,8 +180,8 @@ describe('sknock knock', () => {
     const port = ports[0]!;
     const fake = await FakeKnockServer.start({ host: '127.0.0.1', serverKey: server.privateKey, port });
     try {
-      const args = [process.execPath, MAIN, 'knock', '127.0.0.1', '-p', String(port), '--knock-port', String(fake.knockPort), '--json',
-        '--pfx', f['client.pfx']!, '--server-cert', f['server.cer']!];
+      const args = scriptCommand(MAIN, ['knock', '127.0.0.1', '-p', String(port), '--knock-port', String(fake.knockPort), '--json',
+        '--pfx', f['client.pfx']!, '--server-cert', f['server.cer']!]);
       const command = args.map((a) => `'${a}'`).join(' ');
       const child = spawn('script', ['-qec', command, '/dev/null'], { stdio: 'pipe' });
       let out = '';
