@@ -149,6 +149,30 @@ describe('packaging: pnpm pack, npm install of the tarballs, a TypeScript consum
     });
   }
 
+  /** The script of a dev tool's command, from the repository's node_modules (run with this node, offline). */
+  function devTool(pkg: string, bin: string): string {
+    const manifest = JSON.parse(readFileSync(join(repoRoot, 'node_modules', pkg, 'package.json'), 'utf8')) as { bin: Record<string, string> };
+    return join(repoRoot, 'node_modules', pkg, manifest.bin[bin] as string);
+  }
+
+  for (const pkg of PACKAGES) {
+    // ESM-only packages (type: module, engines node >= 20.19): attw's esm-only profile leaves
+    // out node10 resolution and require() from CJS, which Node >= 20.19 does load (tested below).
+    it(`${pkg}: publint --strict and attw --profile esm-only find nothing in the tarball`, async () => {
+      const env = { ...toolEnv(), NO_COLOR: '1', FORCE_COLOR: '0' };
+      const publint = await run(process.execPath, [devTool('publint', 'publint'), 'run', '--strict', tarballs.get(pkg) as string], { env, timeoutMs: 120_000 });
+      assert.equal(publint.code, 0, show(publint));
+      assert.match(publint.stdout, /^All good!$/m, `publint has suggestions: ${show(publint)}`);
+      const attw = await run(process.execPath, [devTool('@arethetypeswrong/cli', 'attw'), '--profile', 'esm-only', '--format', 'json', tarballs.get(pkg) as string], { env, timeoutMs: 120_000 });
+      assert.equal(attw.code, 0, show(attw));
+      const report = JSON.parse(attw.stdout) as { analysis: { entrypoints: Record<string, unknown> }; problems: Record<string, { entrypoint: string; resolutionKind?: string }[]> };
+      const exports = Object.keys(JSON.parse(readFileSync(join(repoRoot, 'packages', pkg, 'package.json'), 'utf8')).exports as object);
+      assert.deepEqual(Object.keys(report.analysis.entrypoints).sort(), exports.sort(), 'attw checked every entry point of the exports map');
+      const problems = Object.values(report.problems).flat().filter((p) => p.resolutionKind !== 'node10' && p.resolutionKind !== 'node16-cjs');
+      assert.deepEqual(problems, [], `attw: ${attw.stdout}`);
+    });
+  }
+
   it('the packed package.json files have real versions instead of workspace: ranges, and executable bins', async () => {
     for (const pkg of PACKAGES) {
       const r = await run('tar', ['xzf', tarballs.get(pkg) as string, '-O', 'package/package.json']);
@@ -253,6 +277,13 @@ describe('packaging: pnpm pack, npm install of the tarballs, a TypeScript consum
       const { ok, internal } = JSON.parse(r.stdout) as { ok: number[]; internal: string };
       for (const n of ok) assert.ok(n > 0, 'an entry point exports nothing');
       assert.equal(internal, 'ERR_PACKAGE_PATH_NOT_EXPORTED');
+    });
+
+    it('CommonJS consumers can require() every entry point (Node >= 20.19 loads ES modules through require)', async () => {
+      const script = "console.log(JSON.stringify(['@sknock/protocol', '@sknock/client', '@sknock/server', '@sknock/server/ca'].map((s) => Object.keys(require(s)).length)))";
+      const r = await run(process.execPath, ['--no-warnings', '-e', script], { cwd: app });
+      assert.equal(r.code, 0, show(r));
+      for (const n of JSON.parse(r.stdout) as number[]) assert.ok(n > 0, 'an entry point exports nothing through require()');
     });
 
     it('the bins run: sknock, sknock-server, sknock-ca', async () => {

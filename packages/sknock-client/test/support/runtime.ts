@@ -24,8 +24,15 @@ export function scriptCommand(script: string, args: readonly string[] = []): str
   return [process.execPath, script, ...args];
 }
 
-/** A skip reason when this runtime is one of those listed (`{ bun: 'why' }`), else false. */
+/**
+ * A skip reason when this runtime is one of those listed (`{ bun: 'why' }`), else false.
+ * Bun's and Deno's runners drop the reason of a skipped node:test test, so it is also
+ * printed here, as a TAP comment.
+ */
 export function lacking(reasons: Partial<Record<Runtime, string>>): string | false {
   const why = reasons[runtime];
-  return why === undefined ? false : `not on ${runtimeLabel}: ${why}`;
+  if (why === undefined) return false;
+  const reason = `not on ${runtimeLabel}: ${why}`;
+  if (runtime !== 'node') process.stdout.write(`# skip: ${reason}\n`);
+  return reason;
 }
