@@ -85,9 +85,19 @@ const NODE_SUMMARY = new RegExp(`^ℹ (${KEYS.join('|')}) [\\d.]+$`);
  * Runs a program with its output shown as it comes, except lines `hide` matches; resolves
  * with its exit status and the whole output.
  */
+let current; // the running child, to pass a SIGTERM on to
+let stopped; // the signal that stopped the runs
+for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP']) {
+  process.on(signal, () => {
+    stopped ??= signal;
+    if (signal !== 'SIGINT') current?.kill(signal); // Ctrl-C reaches the child through the process group
+  });
+}
+
 function runShown(file, argv, { env, cwd = root, hide = () => false }) {
   return new Promise((resolve) => {
     const child = spawn(file, argv, { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    current = child;
     let text = '';
     const pending = [];
     for (const [stream, out] of [
@@ -107,6 +117,7 @@ function runShown(file, argv, { env, cwd = root, hide = () => false }) {
       process.stderr.write(`run-tests: ${file}: ${err.message}\n`);
     });
     child.on('close', async (code, signal) => {
+      current = undefined;
       await Promise.all(pending);
       status = code ?? (signal ? 128 : 1);
       resolve({ status, text });
@@ -195,6 +206,7 @@ async function runPerFile(rt, list) {
   let status = 0;
   const started = performance.now();
   for (const file of list) {
+    if (stopped) break;
     const abs = join(root, file);
     const junit = join(tmpdir(), `sknock-tests-${process.pid}-${rt.name}.xml`);
     const argv =
@@ -237,6 +249,10 @@ async function runPerFile(rt, list) {
 
 const results = [];
 for (const name of runtimeNames) {
+  if (stopped) {
+    console.error(`run-tests: ${stopped}: not running ${name}`);
+    continue;
+  }
   let rt;
   try {
     rt = ensureRuntime(name);
@@ -271,4 +287,5 @@ if (results.length > 1) console.log(`# Totals over the ${results.length} runs ab
 for (const key of KEYS) console.log(`ℹ ${key} ${key === 'duration_ms' ? total[key].toFixed(3) : total[key]}`);
 // The same totals as one plain line, for readers that do not parse node's reporters.
 console.log(`tests: ${total.pass} passed, ${total.fail + total.cancelled} failed, ${total.skipped} skipped`);
+if (stopped) process.exit(stopped === 'SIGINT' ? 130 : stopped === 'SIGTERM' ? 143 : 129);
 process.exit(results.some((r) => r.status !== 0) || total.fail + total.cancelled > 0 ? 1 : 0);
