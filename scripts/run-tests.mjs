@@ -78,13 +78,10 @@ if (files.length === 0) {
 const KEYS = ['tests', 'suites', 'pass', 'fail', 'cancelled', 'skipped', 'todo', 'duration_ms'];
 const emptyCounts = () => Object.fromEntries(KEYS.map((k) => [k, 0]));
 
-/** Node's closing summary lines (spec reporter), replaced by the per-runtime line and the totals. */
+/** Node's closing summary lines (spec reporter, colours or not), replaced by the per-runtime line and the totals. */
 const NODE_SUMMARY = new RegExp(`^ℹ (${KEYS.join('|')}) [\\d.]+$`);
+const isNodeSummary = (line) => NODE_SUMMARY.test(line.replace(/\x1b\[[\d;]*m/g, ''));
 
-/**
- * Runs a program with its output shown as it comes, except lines `hide` matches; resolves
- * with its exit status and the whole output.
- */
 let current; // the running child, to pass a SIGTERM on to
 let stopped; // the signal that stopped the runs
 for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP']) {
@@ -94,6 +91,10 @@ for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP']) {
   });
 }
 
+/**
+ * Runs a program with its output shown as it comes, except lines `hide` matches; resolves
+ * with its exit status and the whole output.
+ */
 function runShown(file, argv, { env, cwd = root, hide = () => false }) {
   return new Promise((resolve) => {
     const child = spawn(file, argv, { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
@@ -128,6 +129,7 @@ function runShown(file, argv, { env, cwd = root, hide = () => false }) {
 /** PATH with the runtime's own folder first, so that `node` (and `#!/usr/bin/env node`) in child processes is this one. */
 function envFor(rt) {
   const env = { ...process.env };
+  if (process.stdout.isTTY && env.NO_COLOR === undefined) env.FORCE_COLOR ??= '1'; // the output is piped through this script
   if (rt.kind === 'node') env.PATH = [dirname(rt.bin), env.PATH ?? ''].join(delimiter);
   if (rt.kind === 'deno') {
     env.NO_COLOR = '1';
@@ -142,7 +144,7 @@ async function runNode(rt, list) {
   const { status } = await runShown(
     rt.bin,
     ['--test', '--test-reporter=spec', '--test-reporter-destination=stdout', '--test-reporter=tap', `--test-reporter-destination=${tapFile}`, ...list],
-    { env: envFor(rt), hide: (line) => NODE_SUMMARY.test(line) },
+    { env: envFor(rt), hide: isNodeSummary },
   );
   const counts = emptyCounts();
   try {
@@ -187,7 +189,8 @@ function decodeXml(text) {
 }
 
 /** Bun's closing lines: ` 29 pass`, ` 1 skip`, ` 0 fail`, ` 2 errors`, ` 1 todo`. */
-function countBun(text, counts) {
+function countBun(output, counts) {
+  const text = output.replace(/\x1b\[[\d;]*m/g, '');
   const n = (word) => Number((text.match(new RegExp(`^\\s*(\\d+) ${word}$`, 'm')) ?? [])[1] ?? 0);
   const [pass, skip, fail, todo, errors] = [n('pass'), n('skip'), n('fail'), n('todo'), n('errors?')];
   Object.assign(counts, {
