@@ -156,14 +156,16 @@ describe('sknock knock', () => {
     const port = ports[1]!;
     const fake = await FakeKnockServer.start({ host: '127.0.0.1', serverKey: server.privateKey, port, openOnKnock: false });
     try {
-      const r = await run(['knock', '127.0.0.1', '-p', String(port), '--knock-port', String(fake.knockPort), '--timeout', '0.3', '--retries', '1', '--json', ...pfxArgs()]);
+      // --timeout covers resolving the host and finding the source address too: a second is
+      // ample on every runtime under load (a cold Deno takes ~60 ms before its first knock).
+      const r = await run(['knock', '127.0.0.1', '-p', String(port), '--knock-port', String(fake.knockPort), '--timeout', '1', '--retries', '1', '--json', ...pfxArgs()]);
       assert.equal(r.code, 1, r.stderr);
       const out = json(r);
       assert.equal(out['ok'], false);
       assert.equal(out.error?.code, 'ERR_SKNOCK_PORT_NOT_OPENED');
       assert.equal(out.error?.attempts, 2);
       assert.equal(fake.received.length, 2);
-      const human = await run(['knock', '127.0.0.1', '-p', String(port), '--knock-port', String(fake.knockPort), '--timeout', '0.2', '--retries', '0', ...pfxArgs()]);
+      const human = await run(['knock', '127.0.0.1', '-p', String(port), '--knock-port', String(fake.knockPort), '--timeout', '1', '--retries', '0', ...pfxArgs()]);
       assert.equal(human.code, 1);
       assert.match(human.stderr, /did not open after 1 knock/);
     } finally {
@@ -308,7 +310,7 @@ describe('sknock connect', () => {
 
   test('exit 1 when the port does not open', async () => {
     const port = ports[1]!;
-    const r = await run(['connect', '127.0.0.1', String(port), '--timeout', '0.2', '--retries', '0', ...keyArgs()], { input: '' });
+    const r = await run(['connect', '127.0.0.1', String(port), '--timeout', '1', '--retries', '0', ...keyArgs()], { input: '' });
     assert.equal(r.code, 1);
     assert.match(r.stderr, /did not open/);
     assert.equal(r.stdout.length, 0);

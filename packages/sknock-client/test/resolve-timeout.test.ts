@@ -72,7 +72,10 @@ test('a name that does not resolve: ERR_SKNOCK_RESOLVE_FAILED (in an empty netwo
   assert.match(outcome.message ?? '', /no-such-host\.sknock\.invalid/);
 });
 
-const noLibuvPool = lacking({ deno: "the test delays dns.lookup by filling libuv's thread pool with FIFO opens; Deno resolves names elsewhere" });
+const noLibuvPool = lacking({
+  deno: "the test delays dns.lookup by filling libuv's thread pool with FIFO opens; Deno resolves names elsewhere",
+  bun: "the test delays dns.lookup by filling libuv's thread pool with FIFO opens, which Bun does not have; there the test hung in 3 of 6 tries (Bun 1.4.5)",
+});
 test('a resolver slower than timeout: ERR_SKNOCK_TIMEOUT with no knock sent', { skip: noLibuvPool }, async () => {
   // dns.lookup runs on libuv's thread pool: fill the pool with opens of a FIFO that nobody
   // writes (they wait without using CPU), so the lookup queues behind them.
