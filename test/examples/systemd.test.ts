@@ -11,7 +11,7 @@ import { spawnSync } from 'node:child_process';
 import { once } from 'node:events';
 import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { createTopology, netnsSkipReason, type Topology } from '../support/netns.js';
 import { caMain, examplesDir, repoRoot, run, serverMain, show } from './run-script.js';
@@ -118,8 +118,13 @@ describe('examples/systemd', () => {
     assert.deepEqual(exec('ExecReload'), [`${command} check-config --config ${config}`, '/bin/kill -HUP $MAINPID']);
     assert.deepEqual(exec('Type'), ['exec']);
     assert.deepEqual(exec('User'), ['sknock']);
+    // Documentation= names the README of this installation (the package beside server-main.js).
+    assert.deepEqual(
+      directives(unitText, 'Unit').filter(([k]) => k === 'Documentation').map(([, v]) => v),
+      [`file:${resolve(dirname(serverMain), '../../../README.md')}`],
+    );
     // Everything else as shipped.
-    const strip = (t: string): string[] => t.split('\n').filter((l) => !/^Exec(StartPre|Start|Reload)=/.test(l));
+    const strip = (t: string): string[] => t.split('\n').filter((l) => !/^(Exec(StartPre|Start|Reload)|Documentation)=/.test(l));
     assert.deepEqual(strip(unitText), strip(shippedUnit));
   });
 

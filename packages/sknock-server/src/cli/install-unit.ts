@@ -64,6 +64,9 @@ export function renderUnit(template: string, paths: UnitPaths): RenderedUnit {
       return `${m[1]}=${command}${rest}`;
     })
     .join('\n');
+  // The README installed with this package (dist/src/cli/server-main.js → the package root).
+  const readme = resolve(dirname(paths.script), '../../../README.md');
+  text = text.replace(/^Documentation=file:\S*$/m, `Documentation=file:${readme.replaceAll('%', '%%')}`);
   if (!/^ExecStart=/m.test(text) || /^Exec[A-Za-z]*=sknock-server/m.test(text)) {
     throw new InstallUnitError('the shipped unit file does not have the expected ExecStart=sknock-server … lines');
   }
