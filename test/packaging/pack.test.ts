@@ -1,38 +1,23 @@
 /**
  * Ready to publish: `pnpm pack` of each package holds its compiled JS + .d.ts, README,
- * LICENSE (+ systemd/ for the server) and nothing else; the three tarballs install with npm
+ * LICENSE (+ systemd/ and docs/ for the server) and nothing else, with every file its
+ * README links to inside the package; publint and attw find nothing in it; the three tarballs install with npm
  * into an empty folder (third-party dependencies from the npm registry or its cache); a
  * TypeScript consumer compiles against the installed types with NodeNext resolution; and,
  * run with node, it knocks with @sknock/client at a @sknock/server daemon (memory back end,
- * 127.0.0.1) — everything imported from the installed tarballs. The bins run.
+ * 127.0.0.1) — everything imported from the installed tarballs. CommonJS consumers can
+ * require() them; the bins run; the systemd unit's Documentation= is the installed README.
  */
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, realpathSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { repoRoot, run, show } from '../examples/run-script.js';
+import { devTool, pnpmCommand, toolEnv } from './tools.js';
 
 const PACKAGES = ['sknock-protocol', 'sknock-client', 'sknock-server'] as const;
 type PackageDir = (typeof PACKAGES)[number];
-
-/** The environment for npm/pnpm: without the npm_* variables of an enclosing `npm run`. */
-function toolEnv(): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = {};
-  for (const [key, value] of Object.entries(process.env)) if (!/^npm_/i.test(key)) env[key] = value;
-  env['COREPACK_INTEGRITY_KEYS'] ??= '0';
-  return env;
-}
-
-/** pnpm from PATH, or the version package.json pins through npx (as scripts/bootstrap.mjs does). */
-function pnpmCommand(): string[] {
-  const probe = spawnSync('pnpm', ['--version'], { encoding: 'utf8', env: toolEnv(), timeout: 60_000 });
-  if (probe.status === 0 && /^(9|10)\./.test(probe.stdout.trim())) return ['pnpm'];
-  const manifest = JSON.parse(readFileSync(join(repoRoot, 'package.json'), 'utf8')) as { packageManager?: string };
-  const pinned = /^pnpm@(\d[\w.-]*)/.exec(manifest.packageManager ?? '')?.[1] ?? '10';
-  return ['npx', '--yes', `pnpm@${pinned}`];
-}
 
 /** `tar tvzf`: entry paths and whether each is executable by its owner. */
 async function tarEntries(tarball: string): Promise<Map<string, { executable: boolean }>> {
@@ -125,7 +110,7 @@ describe('packaging: pnpm pack, npm install of the tarballs, a TypeScript consum
   });
 
   for (const pkg of PACKAGES) {
-    it(`${pkg}: the tarball holds dist/src JS + .d.ts, README, LICENSE${pkg === 'sknock-server' ? ', systemd/' : ''} and nothing else`, async () => {
+    it(`${pkg}: the tarball holds dist/src JS + .d.ts, README, LICENSE${pkg === 'sknock-server' ? ', systemd/, docs/' : ''} and nothing else`, async () => {
       const entries = await tarEntries(tarballs.get(pkg) as string);
       const names = [...entries.keys()];
       for (const required of ['package/package.json', 'package/README.md', 'package/LICENSE', 'package/dist/src/index.js', 'package/dist/src/index.d.ts']) {
@@ -133,7 +118,7 @@ describe('packaging: pnpm pack, npm install of the tarballs, a TypeScript consum
       }
       const stray = names.filter((n) => {
         if (['package/package.json', 'package/README.md', 'package/LICENSE'].includes(n)) return false;
-        if (pkg === 'sknock-server' && /^package\/systemd\/[^/]+$/.test(n)) return false;
+        if (pkg === 'sknock-server' && /^package\/(systemd\/[^/]+|docs\/[^/]+\.md)$/.test(n)) return false;
         return !/^package\/dist\/src\/.+\.(js|d\.ts)$/.test(n);
       });
       assert.deepEqual(stray, [], 'files that should not be published');
@@ -143,9 +128,36 @@ describe('packaging: pnpm pack, npm install of the tarballs, a TypeScript consum
         .map((n) => n.slice('package/dist/'.length).replace(/\.d\.ts$|\.js$/, '.ts'))
         .filter((src) => !existsSync(join(repoRoot, 'packages', pkg, src)));
       assert.deepEqual(orphans, [], 'compiled files without a source file (stale dist/: run `pnpm clean && pnpm build`)');
+      // The README's links that stay inside the package point at what the tarball holds
+      // (links that leave it, such as ../../docs/PROTOCOL.md, resolve in the repository).
+      const readme = readFileSync(join(repoRoot, 'packages', pkg, 'README.md'), 'utf8');
+      for (const [, target] of readme.matchAll(/\]\(([^)\s]+)\)/g)) {
+        const path = (target as string).replace(/#.*$/, '').replace(/^\.\//, '').replace(/\/$/, '');
+        if (path === '' || /^[a-z][a-z0-9+.-]*:/i.test(path) || path.startsWith('../')) continue;
+        assert.ok(entries.has(`package/${path}`) || names.some((n) => n.startsWith(`package/${path}/`)), `README links to ${target}, which is not in the tarball`);
+      }
       if (pkg === 'sknock-server') {
         assert.ok(entries.has('package/systemd/sknock-server.service'), 'systemd/sknock-server.service missing');
+        assert.ok(entries.has('package/docs/firewall.md'), 'docs/firewall.md (linked from the README) missing');
       }
+    });
+  }
+
+  for (const pkg of PACKAGES) {
+    // ESM-only packages (type: module, engines node >= 20.19): attw's esm-only profile leaves
+    // out node10 resolution and require() from CJS, which Node >= 20.19 does load (tested below).
+    it(`${pkg}: publint --strict and attw --profile esm-only find nothing in the tarball`, async () => {
+      const env = { ...toolEnv(), NO_COLOR: '1', FORCE_COLOR: '0' };
+      const publint = await run(process.execPath, [devTool('publint', 'publint'), 'run', '--strict', tarballs.get(pkg) as string], { env, timeoutMs: 120_000 });
+      assert.equal(publint.code, 0, show(publint));
+      assert.match(publint.stdout, /^All good!$/m, `publint has suggestions: ${show(publint)}`);
+      const attw = await run(process.execPath, [devTool('@arethetypeswrong/cli', 'attw'), '--profile', 'esm-only', '--format', 'json', tarballs.get(pkg) as string], { env, timeoutMs: 120_000 });
+      assert.equal(attw.code, 0, show(attw));
+      const report = JSON.parse(attw.stdout) as { analysis: { entrypoints: Record<string, unknown> }; problems: Record<string, { entrypoint: string; resolutionKind?: string }[]> };
+      const exports = Object.keys(JSON.parse(readFileSync(join(repoRoot, 'packages', pkg, 'package.json'), 'utf8')).exports as object);
+      assert.deepEqual(Object.keys(report.analysis.entrypoints).sort(), exports.sort(), 'attw checked every entry point of the exports map');
+      const problems = Object.values(report.problems).flat().filter((p) => p.resolutionKind !== 'node10' && p.resolutionKind !== 'node16-cjs');
+      assert.deepEqual(problems, [], `attw: ${attw.stdout}`);
     });
   }
 
@@ -253,6 +265,22 @@ describe('packaging: pnpm pack, npm install of the tarballs, a TypeScript consum
       const { ok, internal } = JSON.parse(r.stdout) as { ok: number[]; internal: string };
       for (const n of ok) assert.ok(n > 0, 'an entry point exports nothing');
       assert.equal(internal, 'ERR_PACKAGE_PATH_NOT_EXPORTED');
+    });
+
+    it('CommonJS consumers can require() every entry point (Node >= 20.19 loads ES modules through require)', async () => {
+      const script = "console.log(JSON.stringify(['@sknock/protocol', '@sknock/client', '@sknock/server', '@sknock/server/ca'].map((s) => Object.keys(require(s)).length)))";
+      const r = await run(process.execPath, ['--no-warnings', '-e', script], { cwd: app });
+      assert.equal(r.code, 0, show(r));
+      for (const n of JSON.parse(r.stdout) as number[]) assert.ok(n > 0, 'an entry point exports nothing through require()');
+    });
+
+    it("the systemd unit's Documentation= is the README installed with the package (install-unit writes its path)", async () => {
+      const r = await run(join(app, 'node_modules', '.bin', 'sknock-server'), ['install-unit', '--output', '-'], { cwd: app });
+      assert.equal(r.code, 0, show(r));
+      const docs = /^Documentation=(.*)$/m.exec(r.stdout)?.[1]?.split(/\s+/) ?? [];
+      assert.equal(docs.length, 1, r.stdout);
+      const readme = (docs[0] as string).replace(/^file:/, '');
+      assert.equal(realpathSync(readme), realpathSync(join(app, 'node_modules', '@sknock', 'server', 'README.md')));
     });
 
     it('the bins run: sknock, sknock-server, sknock-ca', async () => {

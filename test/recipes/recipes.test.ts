@@ -210,8 +210,9 @@ describe(`client recipes against sknock-server on nftables (policy drop, ${GRANT
       });
     });
 
-    // One after the other: sshd logs its kex_exchange_identification lines without the port,
-    // so a bare knock()'s line (at most one, reset) would count as another test's noise.
+    // One after the other: the bare knock() below makes a kex_exchange_identification line on
+    // purpose, and sshd's log does not say for which port, so it must not fall inside another
+    // ssh test's count (the suites of 'real services' run side by side, and their tests with them).
     describe('ssh against sshd', { concurrency: false }, () => {
       let binDir: string;
       before(async () => {

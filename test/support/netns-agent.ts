@@ -22,6 +22,8 @@ interface Request {
   readonly localAddress?: string;
   readonly payload?: string; // base64
   readonly listener?: number;
+  /** For the harness's own test: block the agent this long right after sending a probe (ms). */
+  readonly stallMs?: number;
 }
 
 const closers = new Map<number, () => void>();
@@ -71,6 +73,46 @@ function normalize(address: string | undefined): string | undefined {
   return address?.startsWith('::ffff:') && net.isIPv4(address.slice(7)) ? address.slice(7) : address;
 }
 
+/** How late a probe's timer may fire before the agent counts itself as having been stalled (ms). */
+const STALL_MS = 100;
+
+/**
+ * The probe's deadline. A 'timeout' verdict must mean that nothing came back while this
+ * process was able to see it, not that it was not running: on a loaded machine an agent can
+ * be descheduled (or wait for evicted code pages) for hundreds of ms, and a timer that is due
+ * then fires in the event loop's timers phase before the poll phase reads the RST or ICMP
+ * error that arrived meanwhile. So when the timer fires, the answer still gets one poll phase
+ * (setImmediate runs after it); and when the timer fired more than STALL_MS late, the probe
+ * gets one more full window, since the probe itself may have gone out late.
+ */
+function deadline(ms: number, onTimeout: () => void, stallMs = 0): { cancel(): void } {
+  const armed = performance.now();
+  let extended = false;
+  let cancelled = false;
+  let timer: NodeJS.Timeout;
+  const fire = (): void => {
+    setImmediate(() => {
+      if (cancelled) return;
+      const late = performance.now() - armed - ms;
+      if (late > STALL_MS && !extended) {
+        extended = true;
+        timer = setTimeout(fire, ms);
+        return;
+      }
+      onTimeout();
+    });
+  };
+  timer = setTimeout(fire, ms);
+  // The harness's own test: block this process after sending, as a loaded machine does.
+  if (stallMs > 0) setImmediate(() => Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, stallMs));
+  return {
+    cancel: () => {
+      cancelled = true;
+      clearTimeout(timer);
+    },
+  };
+}
+
 function classify(code: string | undefined): string {
   if (code === 'ECONNREFUSED') return 'refused';
   if (code === 'ETIMEDOUT') return 'timeout';
@@ -85,11 +127,11 @@ function tcpProbe(req: Request): Promise<unknown> {
     const finish = (result: string, code?: string): void => {
       if (done) return;
       done = true;
-      clearTimeout(timer);
+      timer.cancel();
       socket.destroy();
       resolve({ result, code, ms: performance.now() - start });
     };
-    const timer = setTimeout(() => finish('timeout'), req.timeoutMs ?? 500);
+    const timer = deadline(req.timeoutMs ?? 500, () => finish('timeout'), req.stallMs);
     socket.on('connect', () => finish('open'));
     socket.on('error', (err: NodeJS.ErrnoException) => finish(classify(err.code), err.code));
   });
@@ -104,7 +146,7 @@ function udpProbe(req: Request): Promise<unknown> {
     const finish = (result: string, code?: string): void => {
       if (done) return;
       done = true;
-      clearTimeout(timer);
+      timer.cancel();
       try {
         socket.close();
       } catch {
@@ -112,7 +154,7 @@ function udpProbe(req: Request): Promise<unknown> {
       }
       resolve({ result, code, ms: performance.now() - start });
     };
-    const timer = setTimeout(() => finish('timeout'), req.timeoutMs ?? 500);
+    const timer = deadline(req.timeoutMs ?? 500, () => finish('timeout'), req.stallMs);
     socket.on('error', (err: NodeJS.ErrnoException) => finish(classify(err.code), err.code));
     socket.on('message', () => finish('reply'));
     const go = (): void => {

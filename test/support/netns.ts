@@ -22,10 +22,17 @@
  *
  * Topology: namespace `server` holds a bridge `br0` (10.200.0.1/24, fd00:5eed::1/64); each
  * client namespace `clientN` (N = 1, 2, …) holds `eth0` (10.200.0.(N+1)/24,
- * fd00:5eed::(N+1)/64), the peer of `vcN` on the bridge. Loopback is up everywhere, IPv6
+ * fd00:5eed::(N+1)/64), the peer of `vcN` on the bridge. With `far: N`, the server is also a
+ * router: a second bridge `br1` (10.201.0.1/24, fd00:5eee::1/64) holds `vfN`, whose peers
+ * are `eth0` of namespaces `farN` (10.201.0.(N+1), fd00:5eee::(N+1)); the server forwards
+ * between the two links and clients and far hosts route to each other through it (a
+ * gateway: a router, a container host, a VPN server). Loopback is up everywhere, IPv6
  * addresses are added with `nodad` and DAD is off (usable at once), and ICMP error rate limits
- * are off, so a probe sees the same answer every time. Names are
- * `<prefix>-<pid>-<random>-<role>`, unique per run.
+ * are off, so a probe sees the same answer every time. `createTopology` resolves only once
+ * every link is up and every bridge port forwards (a port can stay `disabled` for up to a
+ * second after it was added, until the kernel's link-state work runs; packets sent meanwhile
+ * are lost, and the first ARP or neighbour solicitation is retried only after a second).
+ * Names are `<prefix>-<pid>-<random>-<role>`, unique per run.
  *
  * Every topology is removed by `cleanup()`, and also when the process exits or gets
  * SIGINT/SIGTERM while one is still alive (synchronously: agents killed, `ip netns del`).
@@ -164,8 +171,14 @@ export type TcpProbeResult = 'open' | 'refused' | 'timeout' | 'unreachable';
 export type UdpProbeResult = 'reply' | 'refused' | 'timeout' | 'unreachable';
 
 export interface ProbeOptions {
-  /** Give up after this many ms and report 'timeout' (default 500). */
+  /**
+   * Give up after this many ms and report 'timeout' (default 500). Counted while the agent
+   * can run: an answer that arrived while it was stalled (a loaded machine) is still seen, and
+   * a timer that fires more than 100 ms late gives the probe one more window.
+   */
   readonly timeoutMs?: number;
+  /** For the harness's own test: block the agent's event loop this long right after sending (ms). */
+  readonly stallMs?: number;
   /** Source address to send from (one of the namespace's addresses). */
   readonly localAddress?: string;
 }
@@ -413,6 +426,7 @@ export class Namespace {
       port,
       timeoutMs: options.timeoutMs ?? 500,
       localAddress: options.localAddress,
+      stallMs: options.stallMs,
     });
     return result.result;
   }
@@ -424,6 +438,7 @@ export class Namespace {
       port,
       timeoutMs: options.timeoutMs ?? 500,
       localAddress: options.localAddress,
+      stallMs: options.stallMs,
       payload: Buffer.from(options.payload ?? new Uint8Array(8)).toString('base64'),
     });
     return result.result;
@@ -513,6 +528,8 @@ export interface Topology {
   readonly server: Namespace;
   /** Client namespaces, `clients[0]` is `client1`. */
   readonly clients: readonly Namespace[];
+  /** Hosts behind the server (option `far`), `far[0]` is `far1`; empty by default. */
+  readonly far: readonly Namespace[];
   /** Every namespace, server first. */
   readonly namespaces: readonly Namespace[];
   /** Kills what runs inside and deletes every namespace. Idempotent; never throws. */
@@ -524,6 +541,8 @@ export interface CreateTopologyOptions {
   readonly clients?: number;
   /** Name prefix (default `sknock`); names are `<prefix>-<pid>-<random>-<role>`. */
   readonly prefix?: string;
+  /** How many hosts behind the server, which then forwards (default 0, at most 20). */
+  readonly far?: number;
   /**
    * Start the helper process of every namespace now, side by side (default true), instead of
    * on the first probe or listener (each start takes a few hundred ms on a small machine).
@@ -539,6 +558,18 @@ export const SERVER_IPV6 = 'fd00:5eed::1';
 export function clientAddresses(n: number): { ipv4: string; ipv6: string } {
   return { ipv4: `10.200.0.${n + 1}`, ipv6: `fd00:5eed::${(n + 1).toString(16)}` };
 }
+
+/** Server-side addresses of the link to the far hosts. */
+export const SERVER_FAR_IPV4 = '10.201.0.1';
+export const SERVER_FAR_IPV6 = 'fd00:5eee::1';
+
+/** Address of far host `n` (1-based). */
+export function farAddresses(n: number): { ipv4: string; ipv6: string } {
+  return { ipv4: `10.201.0.${n + 1}`, ipv6: `fd00:5eee::${(n + 1).toString(16)}` };
+}
+
+/** How long createTopology waits for links to come up and bridge ports to forward. */
+const LINKS_UP_TIMEOUT_MS = 5000;
 
 function uniqueName(prefix: string, role: string): string {
   return `${prefix}-${process.pid.toString(36)}-${randomBytes(3).toString('hex')}-${role}`;
@@ -566,18 +597,23 @@ function installExitHooks(): void {
 class TopologyImpl implements Topology {
   readonly server: Namespace;
   readonly clients: Namespace[] = [];
+  readonly far: Namespace[] = [];
   readonly namespaces: Namespace[];
   readonly #children = new Set<ChildProcess>();
   #alive = true;
 
-  constructor(prefix: string, clients: number) {
+  constructor(prefix: string, clients: number, far: number) {
     const tag = `${prefix}-${process.pid.toString(36)}-${randomBytes(3).toString('hex')}`;
     this.server = new Namespace(this, `${tag}-server`, 'server', SERVER_IPV4, SERVER_IPV6, 'br0');
     for (let n = 1; n <= clients; n++) {
       const a = clientAddresses(n);
       this.clients.push(new Namespace(this, `${tag}-client${n}`, `client${n}`, a.ipv4, a.ipv6, 'eth0'));
     }
-    this.namespaces = [this.server, ...this.clients];
+    for (let n = 1; n <= far; n++) {
+      const a = farAddresses(n);
+      this.far.push(new Namespace(this, `${tag}-far${n}`, `far${n}`, a.ipv4, a.ipv6, 'eth0'));
+    }
+    this.namespaces = [this.server, ...this.clients, ...this.far];
   }
 
   assertAlive(): void {
@@ -599,8 +635,16 @@ class TopologyImpl implements Topology {
       'net.ipv4.icmp_ratelimit=0',
       'net.ipv6.icmp.ratelimit=0',
     ];
-    await Promise.all(this.namespaces.map((ns) => execIn(ns.name, 'sysctl', ['-q', '-w', ...sysctls])));
-    const links = this.clients.map((c, i) => `link add name vc${i + 1} netns ${this.server.name} type veth peer name eth0 netns ${c.name}`);
+    const routing = this.far.length > 0 ? ['net.ipv4.ip_forward=1', 'net.ipv6.conf.all.forwarding=1'] : [];
+    await Promise.all(this.namespaces.map((ns) => execIn(ns.name, 'sysctl', ['-q', '-w', ...sysctls, ...(ns === this.server ? routing : [])])));
+    // Server ends get interface indexes of their own (100+N, 200+N): a veth whose index equals
+    // its peer's (both 2 in fresh namespaces) has its carrier change handled by the kernel's
+    // link-state work only on its next once-a-second run, which leaves its bridge port
+    // disabled for up to a second (#linksReady waits for that either way).
+    const links = [
+      ...this.clients.map((c, i) => `link add name vc${i + 1} index ${101 + i} netns ${this.server.name} type veth peer name eth0 netns ${c.name}`),
+      ...this.far.map((f, i) => `link add name vf${i + 1} index ${201 + i} netns ${this.server.name} type veth peer name eth0 netns ${f.name}`),
+    ];
     await execIn(undefined, 'ip', ['-batch', '-'], { input: links.join('\n') + '\n' });
     const serverCmds = [
       'link set lo up',
@@ -610,12 +654,60 @@ class TopologyImpl implements Topology {
       ...this.clients.map((_, i) => `link set vc${i + 1} master br0 up`),
       'link set br0 up',
     ];
+    if (this.far.length > 0) {
+      serverCmds.push(
+        'link add br1 type bridge mcast_snooping 0',
+        `addr add ${SERVER_FAR_IPV4}/24 dev br1`,
+        `addr add ${SERVER_FAR_IPV6}/64 dev br1 nodad`,
+        ...this.far.map((_, i) => `link set vf${i + 1} master br1 up`),
+        'link set br1 up',
+      );
+    }
     const jobs = [execIn(undefined, 'ip', ['-n', this.server.name, '-batch', '-'], { input: serverCmds.join('\n') + '\n' })];
     for (const c of this.clients) {
       const cmds = ['link set lo up', `addr add ${c.ipv4}/24 dev eth0`, `addr add ${c.ipv6}/64 dev eth0 nodad`, 'link set eth0 up'];
+      if (this.far.length > 0) cmds.push(`route add 10.201.0.0/24 via ${SERVER_IPV4}`, `route add fd00:5eee::/64 via ${SERVER_IPV6}`);
       jobs.push(execIn(undefined, 'ip', ['-n', c.name, '-batch', '-'], { input: cmds.join('\n') + '\n' }));
     }
+    for (const f of this.far) {
+      const cmds = [
+        'link set lo up',
+        `addr add ${f.ipv4}/24 dev eth0`,
+        `addr add ${f.ipv6}/64 dev eth0 nodad`,
+        'link set eth0 up',
+        `route add 10.200.0.0/24 via ${SERVER_FAR_IPV4}`,
+        `route add fd00:5eed::/64 via ${SERVER_FAR_IPV6}`,
+      ];
+      jobs.push(execIn(undefined, 'ip', ['-n', f.name, '-batch', '-'], { input: cmds.join('\n') + '\n' }));
+    }
     await Promise.all(jobs);
+    await this.#linksReady();
+  }
+
+  /**
+   * Waits until every link is up (operstate UP: the kernel's link-state work has run, so the
+   * device transmits) and every bridge port forwards. Until then the bridge drops what a
+   * client sends, and the first ARP request or neighbour solicitation is retried only after
+   * a second: a probe in that second reads 'timeout' whatever the firewall does.
+   */
+  async #linksReady(): Promise<void> {
+    const deadline = Date.now() + LINKS_UP_TIMEOUT_MS;
+    for (;;) {
+      const waiting = (await Promise.all(this.namespaces.map((ns) => this.#linksNotReady(ns)))).flat();
+      if (waiting.length === 0) return;
+      if (Date.now() > deadline) throw new Error(`netns links not ready after ${LINKS_UP_TIMEOUT_MS} ms: ${waiting.join(', ')}`);
+      await new Promise((resolve) => setTimeout(resolve, 25));
+    }
+  }
+
+  async #linksNotReady(ns: Namespace): Promise<string[]> {
+    const links = JSON.parse((await execIn(undefined, 'ip', ['-n', ns.name, '-j', 'link', 'show'])).stdout) as Array<{ ifname: string; operstate: string }>;
+    const waiting = links.filter((l) => l.ifname !== 'lo' && l.operstate !== 'UP').map((l) => `${ns.role}/${l.ifname} ${l.operstate}`);
+    if (ns === this.server) {
+      const ports = JSON.parse((await execIn(undefined, 'bridge', ['-n', ns.name, '-j', 'link', 'show'])).stdout || '[]') as Array<{ ifname: string; state: string }>;
+      waiting.push(...ports.filter((p) => p.state !== 'forwarding').map((p) => `${ns.role}/${p.ifname} port ${p.state}`));
+    }
+    return waiting;
   }
 
   async cleanup(): Promise<void> {
@@ -650,14 +742,16 @@ class TopologyImpl implements Topology {
   }
 }
 
-/** Creates namespaces `server` and `client1..N` joined by a bridge; see the module comment. */
+/** Creates namespaces `server` and `client1..N` joined by a bridge (and `far1..M` behind the server); see the module comment. */
 export async function createTopology(options: CreateTopologyOptions = {}): Promise<Topology> {
   const clients = options.clients ?? 1;
   if (!Number.isInteger(clients) || clients < 1 || clients > 50) throw new RangeError('options.clients must be an integer from 1 to 50');
   const prefix = options.prefix ?? 'sknock';
   if (!/^[a-z][a-z0-9]{0,15}$/.test(prefix)) throw new RangeError('options.prefix must be 1–16 lower-case letters and digits, starting with a letter');
+  const far = options.far ?? 0;
+  if (!Number.isInteger(far) || far < 0 || far > 20) throw new RangeError('options.far must be an integer from 0 to 20');
   installExitHooks();
-  const topology = new TopologyImpl(prefix, clients);
+  const topology = new TopologyImpl(prefix, clients, far);
   liveTopologies.add(topology);
   try {
     await topology.build();

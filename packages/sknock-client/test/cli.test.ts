@@ -11,6 +11,7 @@ import { Pkcs10CertificateRequest } from '@peculiar/x509';
 import { encodePkcs12, openKnockPacket, verifyKnockSignature } from '@sknock/protocol';
 import { FakeKnockServer, freePort } from './support/knock-server.js';
 import { TestCa, type TestIdentity } from './support/pki.js';
+import { lacking, scriptCommand } from './support/runtime.js';
 
 /** The `sknock` command as a process: exit codes, output, dry runs, the relay, csr. */
 
@@ -185,14 +186,16 @@ describe('sknock knock', () => {
     const port = ports[1]!;
     const fake = await FakeKnockServer.start({ host: '127.0.0.1', serverKey: server.privateKey, port, openOnKnock: false });
     try {
-      const r = await run(['knock', '127.0.0.1', '-p', String(port), '--knock-port', String(fake.knockPort), '--timeout', '0.3', '--retries', '1', '--json', ...pfxArgs()]);
+      // --timeout covers resolving the host and finding the source address too: a second is
+      // ample on every runtime under load (a cold Deno takes ~60 ms before its first knock).
+      const r = await run(['knock', '127.0.0.1', '-p', String(port), '--knock-port', String(fake.knockPort), '--timeout', '1', '--retries', '1', '--json', ...pfxArgs()]);
       assert.equal(r.code, 1, r.stderr);
       const out = json(r);
       assert.equal(out['ok'], false);
       assert.equal(out.error?.code, 'ERR_SKNOCK_PORT_NOT_OPENED');
       assert.equal(out.error?.attempts, 2);
       assert.equal(fake.received.length, 2);
-      const human = await run(['knock', '127.0.0.1', '-p', String(port), '--knock-port', String(fake.knockPort), '--timeout', '0.2', '--retries', '0', ...pfxArgs()]);
+      const human = await run(['knock', '127.0.0.1', '-p', String(port), '--knock-port', String(fake.knockPort), '--timeout', '1', '--retries', '0', ...pfxArgs()]);
       assert.equal(human.code, 1);
       assert.match(human.stderr, /did not open after 1 knock/);
     } finally {
@@ -200,7 +203,8 @@ describe('sknock knock', () => {
     }
   });
 
-  test('prompts for the password on the terminal (a pty made by script(1)) without echo', async (t) => {
+  const ttyStaysOpen = lacking({ bun: 'a tty.ReadStream on /dev/tty keeps the process alive after destroy(), so the command never exits after the prompt (seen on Bun 1.4.5)' });
+  test('prompts for the password on the terminal (a pty made by script(1)) without echo', { skip: ttyStaysOpen }, async (t) => {
     if (spawnSync('script', ['--version']).status !== 0) {
       t.skip('script(1) from util-linux is not installed');
       return;
@@ -208,8 +212,8 @@ describe('sknock knock', () => {
     const port = ports[0]!;
     const fake = await FakeKnockServer.start({ host: '127.0.0.1', serverKey: server.privateKey, port });
     try {
-      const args = [process.execPath, MAIN, 'knock', '127.0.0.1', '-p', String(port), '--knock-port', String(fake.knockPort), '--json',
-        '--pfx', f['client.pfx']!, '--server-cert', f['server.cer']!];
+      const args = scriptCommand(MAIN, ['knock', '127.0.0.1', '-p', String(port), '--knock-port', String(fake.knockPort), '--json',
+        '--pfx', f['client.pfx']!, '--server-cert', f['server.cer']!]);
       const command = args.map((a) => `'${a}'`).join(' ');
       const child = spawn('script', ['-qec', command, '/dev/null'], { stdio: 'pipe' });
       let out = '';
@@ -336,7 +340,7 @@ describe('sknock connect', () => {
 
   test('exit 1 when the port does not open', async () => {
     const port = ports[1]!;
-    const r = await run(['connect', '127.0.0.1', String(port), '--timeout', '0.2', '--retries', '0', ...keyArgs()], { input: '' });
+    const r = await run(['connect', '127.0.0.1', String(port), '--timeout', '1', '--retries', '0', ...keyArgs()], { input: '' });
     assert.equal(r.code, 1);
     assert.match(r.stderr, /did not open/);
     assert.equal(r.stdout.length, 0);

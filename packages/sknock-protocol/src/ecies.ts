@@ -2,7 +2,7 @@ import { createCipheriv, createDecipheriv, createECDH } from 'node:crypto';
 import type { KeyObject } from 'node:crypto';
 import { AES_BLOCK_LENGTH, EC_POINT_UNCOMPRESSED_PREFIX, EPHEMERAL_PUBLIC_KEY_LENGTH, P256_PRIVATE_KEY_LENGTH } from './constants.js';
 import { SknockProtocolError } from './errors.js';
-import { deriveKnockKeys } from './hkdf.js';
+import { deriveKnockKeys, type KnockKeys } from './hkdf.js';
 import { CURVE, ecdhFor } from './keys.js';
 
 /**
@@ -46,21 +46,30 @@ export function seal(plaintext: Uint8Array, serverPoint: Uint8Array, ephemeralPr
   return { ciphertext, ephemeralPublicKey: ecdh.getPublicKey() };
 }
 
-/** Decrypts with the server's private key; every failure is `ERR_SKNOCK_DECRYPT_FAILED`. */
-export function unseal(ciphertext: Uint8Array, ephemeralPublicKey: Uint8Array, serverPrivateKey: KeyObject): Buffer {
+/**
+ * The AES key and IV of a knock sealed with `ephemeralPublicKey`: ECDH with the server's key,
+ * then HKDF — the public-key work of opening a knock, apart from the decryption so that a
+ * server can keep it per point (a datagram repeating a point then costs one AES decryption).
+ * Every failure (not a point on the curve, a wrong length or prefix) is
+ * `ERR_SKNOCK_DECRYPT_FAILED`.
+ */
+export function unsealKeys(ephemeralPublicKey: Uint8Array, serverPrivateKey: KeyObject): KnockKeys {
   const ecdh = ecdhFor(serverPrivateKey);
-  if (
-    ciphertext.length === 0 ||
-    ciphertext.length % AES_BLOCK_LENGTH !== 0 ||
-    ephemeralPublicKey.length !== EPHEMERAL_PUBLIC_KEY_LENGTH ||
-    ephemeralPublicKey[0] !== EC_POINT_UNCOMPRESSED_PREFIX
-  ) {
+  if (ephemeralPublicKey.length !== EPHEMERAL_PUBLIC_KEY_LENGTH || ephemeralPublicKey[0] !== EC_POINT_UNCOMPRESSED_PREFIX) {
     throw decryptFailed();
   }
   try {
-    const z = ecdh.computeSecret(ephemeralPublicKey);
-    const { key, iv } = deriveKnockKeys(z);
-    const decipher = createDecipheriv(CIPHER, key, iv);
+    return deriveKnockKeys(ecdh.computeSecret(ephemeralPublicKey));
+  } catch (cause) {
+    throw decryptFailed(cause);
+  }
+}
+
+/** Decrypts with a key and IV from `unsealKeys`; every failure is `ERR_SKNOCK_DECRYPT_FAILED`. */
+export function unsealWith(ciphertext: Uint8Array, keys: KnockKeys): Buffer {
+  if (ciphertext.length === 0 || ciphertext.length % AES_BLOCK_LENGTH !== 0) throw decryptFailed();
+  try {
+    const decipher = createDecipheriv(CIPHER, keys.key, keys.iv);
     return Buffer.concat([decipher.update(ciphertext), decipher.final()]);
   } catch (cause) {
     throw decryptFailed(cause);

@@ -8,7 +8,7 @@ import { AES_IV_LENGTH, AES_KEY_LENGTH, HKDF_INFO_IV, HKDF_INFO_KEY, HKDF_SALT_T
  * (../shared/FACTS.md), and is byte-identical to it.
  */
 
-const HASH = 'SHA-256';
+const HASH = 'sha256'; // the digest name every runtime's node:crypto knows (Deno refuses 'SHA-256' for HMAC)
 const HASH_LENGTH = SHA256_LENGTH;
 const SALT = Buffer.from(HKDF_SALT_TEXT, 'ascii');
 const INFO_KEY = Buffer.from(HKDF_INFO_KEY, 'ascii');

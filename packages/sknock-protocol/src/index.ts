@@ -20,7 +20,7 @@ export {
 export { SknockProtocolError, isSknockProtocolError } from './errors.js';
 export type { SknockProtocolErrorCode } from './errors.js';
 export type { Credentials, IpFamily, KnockProtocol, KnockVersion, OpenedKnock, PortGrant, SignedRequest } from './types.js';
-export { createKnockPacket, openKnockPacket, verifyKnockSignature, knockCertificateKey } from './knock.js';
+export { createKnockPacket, openKnockPacket, knockPacketKeys, verifyKnockSignature, knockCertificateKey } from './knock.js';
 export type { CreateKnockPacketOptions, OpenKnockPacketOptions } from './knock.js';
 export { parseKnockDatagram, encodeKnockDatagram, knockDatagramLength } from './datagram.js';
 export type { KnockDatagram } from './datagram.js';

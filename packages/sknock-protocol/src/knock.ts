@@ -1,10 +1,11 @@
 import { createHash, sign, verify, type KeyObject } from 'node:crypto';
 import { parseIpAddress } from './address.js';
 import { readCertificate } from './certificate.js';
-import { KNOCK_MAX_DATAGRAM_LENGTH, PORT_MAX, PORT_MIN, PUBLIC_KEY_CACHE_MAX, SERVER_POINT_CACHE_MAX } from './constants.js';
+import { AES_IV_LENGTH, AES_KEY_LENGTH, KNOCK_MAX_DATAGRAM_LENGTH, PORT_MAX, PORT_MIN, PUBLIC_KEY_CACHE_MAX, SERVER_POINT_CACHE_MAX } from './constants.js';
 import { encodeKnockDatagram, knockDatagramLength, parseKnockDatagram } from './datagram.js';
-import { seal, unseal } from './ecies.js';
+import { seal, unsealKeys, unsealWith } from './ecies.js';
 import { SknockProtocolError } from './errors.js';
+import type { KnockKeys } from './hkdf.js';
 import { assertP256Key, CURVE, certificateP256Key, certificatePublicKey, publicPoint } from './keys.js';
 import { decodeSignedRequest, encodeSignedPart, encodeSignedRequest } from './signed-request.js';
 import type { Credentials, IpFamily, KnockProtocol, OpenedKnock } from './types.js';
@@ -91,6 +92,30 @@ export function createKnockPacket(options: CreateKnockPacketOptions): Uint8Array
 export interface OpenKnockPacketOptions {
   /** IP version of the datagram: says whether 4 or 16 bytes of the address field count. */
   readonly family: IpFamily;
+  /**
+   * The AES key and IV for the datagram's ephemeral key, from `knockPacketKeys` (a server
+   * that kept them per point): the ECDH is skipped. Without it they are derived.
+   */
+  readonly keys?: KnockKeys;
+}
+
+function isAesKeys(keys: unknown): keys is KnockKeys {
+  if (keys === null || typeof keys !== 'object') return false;
+  const { key, iv } = keys as { key?: unknown; iv?: unknown };
+  return key instanceof Uint8Array && key.length === AES_KEY_LENGTH && iv instanceof Uint8Array && iv.length === AES_IV_LENGTH;
+}
+
+/**
+ * The AES key and IV of a knock whose ephemeral public key is `ephemeralPublicKey` (the
+ * datagram's last 65 bytes): ECDH with the server's key, then HKDF — all the public-key work
+ * of `openKnockPacket`. A server may keep them per point and pass them back as
+ * `options.keys`. Throws `ERR_SKNOCK_DECRYPT_FAILED` for a point that is not on the curve.
+ */
+export function knockPacketKeys(ephemeralPublicKey: Uint8Array, serverCredentials: Pick<Credentials, 'privateKey'>): KnockKeys {
+  if (!(ephemeralPublicKey instanceof Uint8Array)) throw invalid('ephemeralPublicKey must be a Uint8Array');
+  if (serverCredentials === null || typeof serverCredentials !== 'object') throw invalid('serverCredentials must be an object');
+  assertP256Key(serverCredentials.privateKey, 'private', 'serverCredentials.privateKey');
+  return unsealKeys(ephemeralPublicKey, serverCredentials.privateKey);
 }
 
 /**
@@ -103,10 +128,12 @@ export function openKnockPacket(
   options: OpenKnockPacketOptions,
 ): OpenedKnock {
   if (options?.family !== 4 && options?.family !== 6) throw invalid('options.family must be 4 or 6');
+  if (options.keys !== undefined && !isAesKeys(options.keys)) throw invalid('options.keys must be { key, iv } of 16 bytes each (knockPacketKeys)');
   if (serverCredentials === null || typeof serverCredentials !== 'object') throw invalid('serverCredentials must be an object');
   assertP256Key(serverCredentials.privateKey, 'private', 'serverCredentials.privateKey');
   const { version, ciphertext, ephemeralPublicKey } = parseKnockDatagram(datagram);
-  const plaintext = unseal(ciphertext, ephemeralPublicKey, serverCredentials.privateKey);
+  const keys = options.keys ?? unsealKeys(ephemeralPublicKey, serverCredentials.privateKey);
+  const plaintext = unsealWith(ciphertext, keys);
   return { version, ephemeralPublicKey, ...decodeSignedRequest(plaintext, options.family) };
 }
 

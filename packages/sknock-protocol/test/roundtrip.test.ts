@@ -4,6 +4,7 @@ import { createPrivateKey, generateKeyPairSync } from 'node:crypto';
 import {
   createKnockPacket,
   knockDatagramLength,
+  knockPacketKeys,
   openKnockPacket,
   parseKnockDatagram,
   readCertificate,
@@ -121,6 +122,42 @@ test('createKnockPacket validates its options and names them', () => {
 
 test('a knock sealed to another server does not open', () => {
   const other = makeOpensslPki();
-  const d = createKnockPacket({ credentials: clientCredentials, serverCertificate: other.serverCert, protocol: 'tcp', port: 2000, address: '127.0.0.1' });
-  assert.throws(() => openKnockPacket(d, server, { family: 4 }), { code: 'ERR_SKNOCK_DECRYPT_FAILED' });
+  // With the wrong key the plaintext is noise: its PKCS#7 padding is valid about 1 time in
+  // 256 (then the request does not frame). Either way it must not open; 64 fresh packets.
+  const codes = new Set<string>();
+  for (let i = 0; i < 64; i++) {
+    const d = createKnockPacket({ credentials: clientCredentials, serverCertificate: other.serverCert, protocol: 'tcp', port: 2000, address: '127.0.0.1' });
+    assert.throws(
+      () => openKnockPacket(d, server, { family: 4 }),
+      (err: { code?: string }) => {
+        codes.add(String(err.code));
+        return err.code === 'ERR_SKNOCK_DECRYPT_FAILED' || err.code === 'ERR_SKNOCK_MALFORMED_REQUEST';
+      },
+    );
+  }
+  assert.ok(codes.has('ERR_SKNOCK_DECRYPT_FAILED'), [...codes].join());
+});
+
+test('knockPacketKeys: keys kept per point open the knock without another ECDH, and mirror points share them', () => {
+  const datagram = createKnockPacket({ credentials: clientCredentials, serverCertificate, protocol: 'tcp', port: 2000, address: '127.0.0.1', timestamp: 5 });
+  const { ephemeralPublicKey } = parseKnockDatagram(datagram);
+  const keys = knockPacketKeys(ephemeralPublicKey, server);
+  assert.equal(keys.key.length, 16);
+  assert.equal(keys.iv.length, 16);
+  assert.deepEqual(openKnockPacket(datagram, server, { family: 4, keys }), openKnockPacket(datagram, server, { family: 4 }));
+  // −P = (x, p − y): the ECDH secret is the X coordinate of the product, so the same keys.
+  const p = BigInt('0xffffffff00000001000000000000000000000000ffffffffffffffffffffffff');
+  const y = BigInt(`0x${Buffer.from(ephemeralPublicKey.subarray(33)).toString('hex')}`);
+  const mirror = Buffer.from(ephemeralPublicKey);
+  Buffer.from((p - y).toString(16).padStart(64, '0'), 'hex').copy(mirror, 33);
+  assert.deepEqual(knockPacketKeys(mirror, server), keys);
+  // Keys of another point decrypt nothing; a point off the curve has no keys.
+  const other = parseKnockDatagram(createKnockPacket({ credentials: clientCredentials, serverCertificate, protocol: 'tcp', port: 2000, address: '127.0.0.1' }));
+  assert.throws(() => openKnockPacket(datagram, server, { family: 4, keys: knockPacketKeys(other.ephemeralPublicKey, server) }), { code: 'ERR_SKNOCK_DECRYPT_FAILED' });
+  const offCurve = Buffer.from(ephemeralPublicKey);
+  offCurve[64] = (offCurve[64] as number) ^ 1;
+  assert.throws(() => knockPacketKeys(offCurve, server), { code: 'ERR_SKNOCK_DECRYPT_FAILED' });
+  assert.throws(() => knockPacketKeys(ephemeralPublicKey.subarray(1), server), { code: 'ERR_SKNOCK_DECRYPT_FAILED' });
+  assert.throws(() => openKnockPacket(datagram, server, { family: 4, keys: { key: keys.key, iv: keys.iv.subarray(1) } }), { code: 'ERR_SKNOCK_INVALID_ARGUMENT', message: /options\.keys/ });
+  assert.throws(() => knockPacketKeys(ephemeralPublicKey, { privateKey: undefined as never }), { code: 'ERR_SKNOCK_UNSUPPORTED_KEY' });
 });

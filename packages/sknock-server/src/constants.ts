@@ -26,26 +26,39 @@ export const RATE_LIMIT_PER_SECOND = 16;
 /** Most sources tracked at once; the oldest entry is dropped beyond it (it only loses its limit). */
 export const RATE_LIMIT_MAX_SOURCES = 65_536;
 
-// ---- step 2: ephemeral public keys seen (replay cache) -------------------------------
+// ---- steps 2 and 9: ephemeral public keys (replay cache, src/pipeline/replay-cache.ts) --
 
 /**
- * A key is remembered for 2 × the timestamp threshold + this margin: a packet first seen at
- * t0 that passes the window has |t0 − ts| ≤ T, and stays acceptable until ts + T ≤ t0 + 2T
+ * A key is remembered for 2 × the timestamp threshold + this margin: a knock accepted at
+ * t0 has |t0 − ts| ≤ T, and stays acceptable until ts + T ≤ t0 + 2T
  * (PROTOCOL.md "What the server checks", step 4).
  */
 export const REPLAY_MARGIN_SECONDS = 5;
 /**
- * Keys of every packet that reached the ECDH, verified or not. When full the oldest is
- * forgotten: junk can flush this tier, which only costs it ECDHs again.
- * About 100 bytes an entry in V8: 262,144 entries ≈ 26 MB at most.
+ * Keys that cost an ECDH and whose datagram was refused (the seen tier), each with its AES
+ * key and IV and the verdicts of its last few ciphertexts. Anyone can fill it, at the rate
+ * the daemon spends ECDHs (about 5,000/s on one core), so it never refuses a datagram that
+ * could be accepted; when full, the key used longest ago is forgotten, which only costs its
+ * next datagram an ECDH again. About 400 bytes an entry in V8 (X, Y, keys, one verdict):
+ * 65,536 entries ≈ 26 MB at most, 13 s of the fastest fresh-point flood (a key still in
+ * use stays: the one used longest ago goes first).
  */
-export const REPLAY_SEEN_MAX_KEYS = 262_144;
+export const REPLAY_SEEN_MAX_KEYS = 65_536;
+/** Refused ciphertexts remembered per seen key (an exact copy of one costs no crypto). */
+export const REPLAY_SEEN_DATAGRAMS_PER_KEY = 4;
 /**
- * Keys of packets whose signature verified. Only holders of a trusted certificate can add
- * here, so junk cannot flush it; when full, new authenticated knocks are refused
- * (`overloaded`) rather than a replay let through.
+ * Keys of accepted knocks (the verified tier): these make later datagrams `replayed-key`.
+ * Only holders of a trusted certificate add here, so junk cannot flush it; when full, new
+ * knocks are refused (`overloaded`) rather than a replay let through.
  */
 export const REPLAY_VERIFIED_MAX_KEYS = 65_536;
+/**
+ * Accepted keys one certificate may hold inside the window (2 × threshold + margin, 19 s by
+ * default): beyond it that certificate's knocks are refused (`rate-limited`) and no other
+ * certificate's are. 1,024 in 19 s is about 54 accepted knocks a second, far beyond any one
+ * client; filling the verified tier takes 64 certificates.
+ */
+export const REPLAY_VERIFIED_PER_CERTIFICATE_MAX = 1024;
 
 // ---- steps 4 and 7: caches by certificate hash ----------------------------------------
 
@@ -91,6 +104,11 @@ export const GRANTS_HELD_MAX = 262_144;
 export const GRANT_HOLDERS_MAX = 64;
 /** How often expired grants are forgotten (and `close` emitted). */
 export const GRANT_SWEEP_INTERVAL_MS = 1000;
+
+// ---- watching the firewall ------------------------------------------------------------
+
+/** The same failed firewall check is logged again at most this often. */
+export const FIREWALL_CHECK_FAILURE_LOG_MS = 60_000;
 
 // ---- logging of rejected knocks ---------------------------------------------------------
 

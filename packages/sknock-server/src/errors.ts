@@ -12,6 +12,11 @@ export type SknockServerErrorCode =
   | 'ERR_SKNOCK_CREDENTIALS'
   /** The firewall back end is unavailable or its setup failed. */
   | 'ERR_SKNOCK_FIREWALL'
+  /**
+   * Another live sknock-server (or another back end in this process) owns the firewall table
+   * or chains in this network namespace: one daemon per namespace. Nothing was changed.
+   */
+  | 'ERR_SKNOCK_FIREWALL_IN_USE'
   /** The knock socket could not be bound (address in use, address not local, no permission). */
   | 'ERR_SKNOCK_BIND'
   /** `start()` while started, `reload()` while stopped, or a start that was stopped half-way. */

@@ -1,7 +1,7 @@
 /**
  * @sknock/server — the sKnock reference daemon as a library: `createServer(options)` checks
  * knocks (CA chain, CRL, signature, timestamp window, replay, grants, source address) and
- * drives the firewall (nftables, iptables/ip6tables, in-memory, or your own back end).
+ * drives the firewall (nftables, iptables/ip6tables, your commands (exec), in-memory, or your own back end).
  * The `sknock-server` command runs it in the foreground; `@sknock/server/ca` is the CA.
  */
 
@@ -41,7 +41,7 @@ export { loadConfigFile, resolveServerConfig, checkConfig, CONFIG_KEYS } from '.
 export type { ServerConfig, ServerConfigInput, ConfigCheckResult, ConfigKeyInfo } from './config/index.js';
 
 // Firewall back ends
-export { createFirewallBackend, NftablesBackend, IptablesBackend, MemoryFirewallBackend } from './firewall/index.js';
+export { createFirewallBackend, NftablesBackend, IptablesBackend, MemoryFirewallBackend, ExecFirewallBackend } from './firewall/index.js';
 export type {
   FirewallBackend,
   FirewallBackendName,
@@ -56,6 +56,7 @@ export type {
   IptablesBackendOptions,
   MemoryBackendOptions,
   MemoryFirewallEvent,
+  ExecBackendOptions,
 } from './firewall/index.js';
 
 // Logging

@@ -8,7 +8,8 @@
  *   one core.
  * - `benchJunkFlood`: a real server on loopback UDP taking valid knocks while a child
  *   process sends junk and replayed knocks at 20,000 datagrams/s for a bounded time.
- *   Target ≥ 99 % of valid knocks accepted, RSS < 200 MB.
+ *   Target ≥ 99 % of valid knocks accepted, RSS < 200 MB. Also with an attacker on the path:
+ *   every valid knock raced by copies of it, under a flood of replayed and changed copies.
  */
 import { fork } from 'node:child_process';
 import { createSocket, type Socket } from 'node:dgram';
@@ -25,6 +26,7 @@ import { SourceRateLimiter } from '../src/pipeline/rate-limiter.js';
 import type { KnockSource } from '../src/pipeline/types.js';
 import { TrustStore } from '../src/trust/index.js';
 import { knockFixtures, makeKnock, type TestClient } from './support/knock-fixtures.js';
+import { tamperedCopies } from './support/tamper.js';
 
 const MAX_PACKETS = 20_000;
 const MAX_FLOOD_MS = 20_000;
@@ -119,8 +121,14 @@ export interface BenchJunkFloodOptions {
   readonly validSources?: number;
   /** Loopback addresses the junk comes from (default 1: 127.0.0.2). */
   readonly junkSources?: number;
-  /** What the junk is (flood-sender.ts): 'mixed' (default) or 'fresh-points' (the worst case). */
-  readonly junkMix?: 'mixed' | 'fresh-points';
+  /** What the junk is (flood-sender.ts): 'mixed' (default), 'fresh-points' (the worst case) or 'copies'. */
+  readonly junkMix?: 'mixed' | 'fresh-points' | 'copies';
+  /**
+   * Each valid knock raced by copies sent just before it from another address (an attacker on
+   * the path): three with a ciphertext bit flipped (padding, signature, certificate) and the
+   * datagram itself.
+   */
+  readonly raceCopies?: boolean;
 }
 
 export interface BenchJunkFloodResult {
@@ -163,6 +171,8 @@ export async function benchJunkFlood(options: BenchJunkFloodOptions = {}): Promi
   const validSources = Array.from({ length: Math.max(1, options.validSources ?? 10) }, (_, i) => `127.0.0.${10 + i}`);
   const junkSources = Array.from({ length: Math.max(1, options.junkSources ?? 1) }, (_, i) => `127.0.${2 + (i >> 8)}.${(i & 255) || 1}`);
   const senders = await Promise.all(validSources.map(bindSocket));
+  // 32 addresses, so that the copies (4 per valid knock) stay under the per-source rate limit.
+  const racers = options.raceCopies === true ? await Promise.all(Array.from({ length: 32 }, (_, i) => bindSocket(`127.0.1.${i + 1}`))) : [];
   let maxRss = process.memoryUsage().rss;
   const sampler = setInterval(() => {
     maxRss = Math.max(maxRss, process.memoryUsage().rss);
@@ -190,6 +200,11 @@ export async function benchJunkFlood(options: BenchJunkFloodOptions = {}): Promi
         while (validSent < due) {
           const i = validSent % senders.length;
           const datagram = makeKnock(f, f.alice, { address: validSources[i] as string });
+          if (racers.length > 0) {
+            const copies = tamperedCopies(datagram, f.alice.certificate.length);
+            const racer = racers[validSent % racers.length] as Socket;
+            for (const copy of [copies.padding, copies.signature, copies.certificate, copies.genuine]) racer.send(copy, port, '127.0.0.1');
+          }
           (senders[i] as Socket).send(datagram, port, '127.0.0.1');
           validSent += 1;
         }
@@ -214,6 +229,7 @@ export async function benchJunkFlood(options: BenchJunkFloodOptions = {}): Promi
   } finally {
     clearInterval(sampler);
     for (const s of senders) s.close();
+    for (const s of racers) s.close();
     await server.stop();
   }
 }
@@ -232,6 +248,14 @@ export async function printPipelineFigures(): Promise<void> {
   figure(
     `server: valid knocks accepted under ${Math.round(j.junkSent / (j.durationMs / 1000)).toLocaleString('en-US')} junk/replayed datagrams/s: ` +
       `${(j.acceptedRatio * 100).toFixed(2)} % (${j.validAccepted}/${j.validSent}; target ≥ 99 %), max RSS ${j.maxRssMB} MB (target < 200 MB)`,
+  );
+  // An attacker on the path: each valid knock raced by copies of it from another address,
+  // while 2,000 sources replay captured knocks and changed copies of them.
+  const r = await benchJunkFlood({ junkMix: 'copies', junkSources: 2000, raceCopies: true });
+  console.log(JSON.stringify({ bench: 'junk-flood-copies', ...r }));
+  figure(
+    `server: valid knocks each raced by 4 copies from another address, under ${Math.round(r.junkSent / (r.durationMs / 1000)).toLocaleString('en-US')} replayed/changed copies/s from 2,000 sources: ` +
+      `${(r.acceptedRatio * 100).toFixed(2)} % (${r.validAccepted}/${r.validSent}) accepted, max RSS ${r.maxRssMB} MB`,
   );
   // Beyond the target: every junk datagram a fresh valid point from one of 2,000 sources, so
   // each costs a full ECDH; returning clients ride the priority lane.

@@ -100,10 +100,43 @@ test('checkConfig: a missing config file is one problem, not a throw', async () 
   assert.deepEqual(r, { ok: false, problems: ['config file /nonexistent/sknock/config.ini does not exist'], warnings: [] });
 });
 
+test('checkConfig: iptables with anyPortKnocks under reject or none is flagged (knock-shaped datagrams absorbed on every port); nftables, drop or anyPortKnocks off are not', async () => {
+  const s = await site();
+  try {
+    const base = '[DEFAULT]\nserverPFXFile = server.pfx\nPFXPasswd = right\ncaFile = ca.pem\ncrlFile = crl.pem\n';
+    const warned = async (extra: string): Promise<boolean> => {
+      const r = await checkConfig(s.write('config.ini', base + extra));
+      assert.equal(r.ok, true, r.problems.join('\n'));
+      return r.warnings.some((w) => /absorbed silently on every port .* a scanner can tell/.test(w));
+    };
+    assert.equal(await warned('firewallBackend = iptables\nfirewallPolicy = reject\n'), true);
+    assert.equal(await warned('firewallBackend = iptables\n'), true, 'policy none: the kernel answers the other ports');
+    assert.equal(await warned('firewallBackend = iptables\nfirewallPolicy = drop\n'), false);
+    assert.equal(await warned('firewallBackend = iptables\nfirewallPolicy = reject\nanyPortKnocks = off\n'), false);
+    assert.equal(await warned('firewallPolicy = reject\n'), false, 'nftables answers knock-shaped datagrams like any closed port');
+  } finally {
+    s.done();
+  }
+});
+
+test('checkConfig: firewallCheckIntervalSeconds is 5 by default, 1 to 3600', async () => {
+  const s = await site();
+  try {
+    const base = '[DEFAULT]\nserverPFXFile = server.pfx\nPFXPasswd = right\ncaFile = ca.pem\ncrlFile = crl.pem\n';
+    assert.equal((await checkConfig(s.write('config.ini', base))).config?.firewallCheckIntervalSeconds, 5);
+    assert.equal((await checkConfig(s.write('config.ini', base + 'firewallCheckIntervalSeconds = 1\n'))).config?.firewallCheckIntervalSeconds, 1);
+    const bad = await checkConfig(s.write('config.ini', base + 'firewallCheckIntervalSeconds = 0\n'));
+    assert.equal(bad.ok, false);
+    assert.match(bad.problems.join('\n'), /bad value for firewallCheckIntervalSeconds .*line 6/);
+  } finally {
+    s.done();
+  }
+});
+
 test('checkConfig: two CAs, a bundle with one CRL each; a CRL naming one CA signed by the other; a CA with no CRL', async () => {
   const s = await site();
   try {
-    const both = await checkConfig(s.write('two.ini', '[DEFAULT]\nserverPFXFile = server.pfx\nPFXPasswd = right\ncaFile = other-ca.pem\ncrlFile = both-crls.pem\n'));
+    const both = await checkConfig(s.write('two.ini', '[DEFAULT]\nserverPFXFile = server.pfx\nPFXPasswd = right\ncaFile = other-ca.pem\ncrlFile = both-crls.pem\nfirewallPolicy = drop\n'));
     assert.deepEqual(both.problems, []);
     assert.deepEqual(both.warnings, []);
     const forged = await checkConfig(s.write('forged.ini', '[DEFAULT]\nserverPFXFile = server.pfx\nPFXPasswd = right\ncaFile = other-ca.pem\ncrlFile = forged.pem\nrequireCrl = on\n'));

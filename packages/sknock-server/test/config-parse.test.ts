@@ -74,7 +74,7 @@ test('every key is read when given', async () => {
         'KNOCKPACKET_MIN_LENGTH = 700',
         'PORT_OPEN_DURATION_IN_SECONDS = 60',
         'TIMESTAMP_THRESHOLD_IN_SECONDS = 3',
-        'CRL_UPDATE_INTERVAL_IN_MINUTES = 5',
+        'CRL_UPDATE_INTERVAL_IN_MINUTES = 0.5',
         'SIGNATURE_SIZE = 72',
         'RECV_BUFFER = 2000',
         'crlFile = state/crl.der',
@@ -97,7 +97,7 @@ test('every key is read when given', async () => {
     assert.equal(c.knockPacketMinLength, 700);
     assert.equal(c.portOpenDurationSeconds, 60);
     assert.equal(c.timestampThresholdSeconds, 3);
-    assert.equal(c.crlUpdateIntervalMinutes, 5);
+    assert.equal(c.crlUpdateIntervalMinutes, 0.5);
     assert.equal(c.signatureSize, 72);
     assert.equal(c.recvBuffer, 2000);
     assert.deepEqual(c.crlFile, [join(ws.dir, 'state', 'crl.der')]);

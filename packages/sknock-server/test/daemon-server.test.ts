@@ -17,6 +17,7 @@ import type { RejectCode } from '../src/pipeline/reject-codes.js';
 import { knockFixtures, makeKnock, type KnockFixtures } from './support/knock-fixtures.js';
 import { recordingLogger, type RecordingLogger } from './support/recording-logger.js';
 import { handKnock, sealPlaintext } from './support/seal-request.js';
+import { tamperedCopies } from './support/tamper.js';
 import { nextEvent, send, sendOnce, udpSender, waitUntil } from './support/udp.js';
 
 /**
@@ -190,6 +191,40 @@ describe('daemon over UDP', () => {
       await waitUntil(() => server.stats().accepted === 3, 3000, '3 accepted');
     } finally {
       sender.close();
+      await server.stop();
+    }
+  });
+
+  it('a copy raced in ahead of a knock does not block it; a replay of the accepted knock is dropped', async () => {
+    const { server, firewall, port } = await startServer();
+    const attacker = await udpSender('127.0.0.2');
+    const client = await udpSender('127.0.0.1');
+    const codes: string[] = [];
+    const onReject = (e: RejectEvent): void => void codes.push(e.code);
+    server.on('reject', onReject);
+    try {
+      const genuine = makeKnock(f, f.alice, { port: 3000 });
+      const copies = tamperedCopies(genuine, f.alice.certificate.length);
+      // An attacker on the path sees the datagram and sends changed copies, and the datagram
+      // itself from its own address, before the original arrives.
+      const raced = [copies.padding, copies.signature, copies.certificate, copies.offCurve, copies.mirror, copies.genuine];
+      for (const copy of raced) await send(attacker, copy, port, '127.0.0.1');
+      await waitUntil(() => codes.length === raced.length, 3000, 'the copies rejected');
+      const opened = nextEvent<GrantEvent>(server, 'open');
+      await send(client, genuine, port, '127.0.0.1');
+      assert.deepEqual((await opened).grant, { address: '127.0.0.1', family: 4, protocol: 'tcp', port: 3000 });
+      assert.deepEqual(codes, ['decrypt-failed', 'bad-signature', 'untrusted-certificate', 'decrypt-failed', 'address-mismatch', 'address-mismatch']);
+      assert.equal(firewall.isAllowed('127.0.0.1', 'tcp', 3000), true);
+      // Now the key is spent: the knock again, or a copy, from anywhere, is a replay.
+      await send(client, genuine, port, '127.0.0.1');
+      await send(attacker, copies.padding, port, '127.0.0.1');
+      await waitUntil(() => codes.length === raced.length + 2, 3000, 'the replays rejected');
+      assert.deepEqual(codes.slice(raced.length), ['replayed-key', 'replayed-key']);
+      assert.equal(server.stats().accepted, 1);
+    } finally {
+      server.off('reject', onReject);
+      attacker.close();
+      client.close();
       await server.stop();
     }
   });

@@ -3,10 +3,14 @@ import { it } from 'node:test';
 import { IptablesBackend } from '../src/firewall/iptables.js';
 import {
   FAMILIES,
+  KNOCK_PORT,
+  MIN_KNOCK,
   OTHER_TCP_PORT,
   SERVICE_PORT,
   addressOf,
+  checkOf,
   firewallSuite,
+  markedKnock,
   probeBoth,
   setupFor,
   tcpGrant,
@@ -43,6 +47,9 @@ const spec: FirewallSuiteSpec = {
   name: 'iptables',
   tools: TOOLS,
   make: (ns) => new IptablesBackend({ netns: ns }),
+  className: 'IptablesBackend',
+  knocksAnswerLikeClosedPorts: 'without anyPortKnocks',
+  stableText: (server) => server.rulesetSnapshot(),
   prepare: installAdminRules,
   ruleText: async (server) => (await server.exec('iptables-save')).stdout + (await server.exec('ip6tables-save')).stdout,
   extra: (ctx) => {
@@ -124,6 +131,59 @@ const spec: FirewallSuiteSpec = {
         assert.equal(await c.client1.probeTcp(c.server.ipv4, OTHER_TCP_PORT), 'refused', 'the policy is back');
         assert.equal((await backend.list()).length, 2);
       });
+    });
+
+    for (const anyPortKnocks of [false, true]) {
+      it(`check()${anyPortKnocks ? ' (anyPortKnocks)' : ''}: intact as set up; after iptables -F and -X of every table in both families, it rebuilds the chains, the jumps and every grant`, async () => {
+        const c = ctx();
+        const backend = spec.make(c.server.name);
+        try {
+          await backend.setup(setupFor('reject', anyPortKnocks));
+          await Promise.all(FAMILIES.map((f) => backend.open(tcpGrant(c.client1, f), 30)));
+          assert.deepEqual(await checkOf(backend), { intact: true });
+          for (const tool of ['iptables', 'ip6tables']) {
+            for (const table of ['filter', 'nat', 'mangle']) {
+              await c.server.exec(tool, ['-t', table, '-F']);
+              await c.server.exec(tool, ['-t', table, '-X']);
+            }
+          }
+          assert.deepEqual(await probeBoth(c, c.client2, SERVICE_PORT), ['open', 'open'], 'sabotaged: no policy left');
+          const repaired = await checkOf(backend);
+          assert.equal(repaired.intact, false);
+          assert.match(repaired.problem ?? '', /^iptables: chain SKNOCK or SKNOCK-GRANTS is missing; ip6tables: chain SKNOCK or SKNOCK-GRANTS is missing$/);
+          assert.equal(repaired.grants, 2);
+          assert.deepEqual(await probeBoth(c, c.client1, SERVICE_PORT), ['open', 'open'], 'the grants are back');
+          assert.deepEqual(await probeBoth(c, c.client2, SERVICE_PORT), ['refused', 'refused'], 'the policy is back');
+          for (const f of FAMILIES) {
+            const knock = markedKnock(MIN_KNOCK + 10, Math.floor(Math.random() * 2 ** 31), f);
+            await c.client2.sendUdp(addressOf(c.server, f), anyPortKnocks ? 4444 : KNOCK_PORT, knock);
+            await c.knockListener.waitForMessage({ predicate: (m) => m.payload.equals(Buffer.from(knock)) && m.address === addressOf(c.client2, f) });
+          }
+          await c.server.exec('iptables', ['-D', 'INPUT', '1']);
+          assert.match((await checkOf(backend)).problem ?? '', /^iptables: the jump to SKNOCK is not the first rule of INPUT$/);
+          await c.server.exec('ip6tables', ['-t', anyPortKnocks ? 'nat' : 'mangle', '-F', anyPortKnocks ? 'SKNOCK-KNOCK' : 'SKNOCK-COPY']);
+          assert.match((await checkOf(backend)).problem ?? '', anyPortKnocks ? /^ip6tables: the rules of chain SKNOCK-KNOCK were changed$/ : /^ip6tables: the rules of chain SKNOCK-COPY were changed$/);
+          await c.server.exec('iptables', ['-D', 'SKNOCK-GRANTS', '1']);
+          assert.match((await checkOf(backend)).problem ?? '', /^iptables: the grant rules in SKNOCK-GRANTS were changed$/);
+          assert.deepEqual(await checkOf(backend), { intact: true });
+          assert.deepEqual(await probeBoth(c, c.client1, SERVICE_PORT), ['open', 'open']);
+        } finally {
+          await backend.teardown();
+          // The admin's own rules went with the flush: put them back as they were made at the start.
+          for (const table of ['ip filter', 'ip nat', 'ip mangle', 'ip6 filter', 'ip6 nat', 'ip6 mangle']) {
+            await c.server.exec('nft', ['delete', 'table', ...table.split(' ')], { allowFailure: true });
+          }
+          await installAdminRules(c.server);
+        }
+        assert.equal(await c.server.rulesetSnapshot(), c.baseline);
+      });
+    }
+
+    it('a setup that fails for one family takes the other family\'s chains out again (no chain left marked by an instance that never came up)', async () => {
+      const c = ctx();
+      const backend = new IptablesBackend({ netns: c.server.name, commands: { ip6tablesRestore: 'false' } });
+      await assert.rejects(backend.setup(setupFor('reject')), (err: unknown) => (err as { code?: string }).code === 'ERR_SKNOCK_FIREWALL_COMMAND');
+      assert.equal(await c.server.rulesetSnapshot(), c.baseline);
     });
 
     it('on a host without iptables tables, teardown also removes the tables setup made', async () => {

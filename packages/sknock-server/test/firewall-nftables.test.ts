@@ -5,7 +5,7 @@ import { chmodSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { it } from 'node:test';
-import type { SknockFirewallError } from '../src/firewall/errors.js';
+import { isSknockFirewallError, type SknockFirewallError } from '../src/firewall/errors.js';
 import { NftablesBackend, type NftablesBackendOptions } from '../src/firewall/nftables.js';
 import {
   FAMILIES,
@@ -22,7 +22,7 @@ import {
   tcpGrant,
   withBackend,
 } from './support/firewall-suite.js';
-import { netns } from './support/netns-harness.js';
+import { netns, type Namespace } from './support/netns-harness.js';
 
 const skip = await netns.netnsSkipReason({ tools: ['nft'] });
 /** The admin's own table, which must come through every test untouched. */
@@ -48,6 +48,11 @@ function nftChildren(): number[] {
   return found;
 }
 
+/** `nft -t -a list ruleset` in the namespace: handles, no set elements (their timers run). */
+async function terseRuleset(server: Namespace): Promise<string> {
+  return (await server.exec('nft', ['-t', '-a', 'list', 'ruleset'])).stdout;
+}
+
 async function gone(pid: number, ms = 3000): Promise<boolean> {
   const deadline = Date.now() + ms;
   while (Date.now() < deadline) {
@@ -62,7 +67,10 @@ firewallSuite(
     name: 'nftables',
     tools: ['nft'],
     make,
+    className: 'NftablesBackend',
+    knocksAnswerLikeClosedPorts: 'always',
     ruleText: (server) => server.nftRuleset(),
+    stableText: terseRuleset,
     // The admin's own table must come through every test untouched.
     prepare: async (server) => {
       await server.exec('nft', ['-f', '-'], { input: ADMIN_TABLE });
@@ -107,6 +115,11 @@ firewallSuite(
           const [chunk] = (await once(child.stdout, 'data', { signal: AbortSignal.timeout(15_000) })) as [Buffer];
           assert.equal(String(chunk).trim(), 'ready');
           const granted = performance.now();
+          const before = await terseRuleset(c.server);
+          await assert.rejects(new NftablesBackend({ netns: c.server.name }).setup({ ...setupFor('reject'), knockPort: KNOCK_PORT + 1 }), (err: unknown) =>
+            isSknockFirewallError(err, 'ERR_SKNOCK_FIREWALL_IN_USE') && err.message.includes(`(pid ${child.pid}, knock port ${KNOCK_PORT})`),
+          );
+          assert.equal(await terseRuleset(c.server), before, 'a daemon in another process is not taken over while it runs');
           child.kill('SIGKILL');
           await once(child, 'exit');
           assert.deepEqual(await probeBoth(c, c.client1, SERVICE_PORT), ['open', 'open'], 'the grant outlives its process');
@@ -118,8 +131,79 @@ firewallSuite(
         } finally {
           child.kill('SIGKILL');
         }
-        // The next run's setup (here: a teardown) clears what the dead process left.
-        await new NftablesBackend({ netns: c.server.name }).teardown();
+        // The next run's setup takes the dead process's table over; its teardown leaves the ruleset as it was.
+        const next = new NftablesBackend({ netns: c.server.name });
+        await next.setup(setupFor('reject'));
+        await next.teardown();
+        assert.equal(await c.server.rulesetSnapshot(), c.baseline);
+      });
+
+      it('check(): intact costs no process; after nft flush ruleset, a flushed chain or a deleted copy table, it rebuilds with every grant', async () => {
+        const c = ctx();
+        const dir = mkdtempSync(join(tmpdir(), 'sknock-nft-log-'));
+        const wrapper = join(dir, 'nft-logged');
+        const log = join(dir, 'calls.log');
+        writeFileSync(wrapper, `#!/bin/sh\necho "$*" >> ${log}\nexec nft "$@"\n`);
+        chmodSync(wrapper, 0o755);
+        const calls = (): string[] => readFileSync(log, 'utf8').trim().split('\n');
+        try {
+          await withBackend(c, makeWith({ nftCommand: wrapper }), setupFor('reject', true), async (b) => {
+            const backend = b as NftablesBackend;
+            await Promise.all(FAMILIES.map((f) => backend.open(tcpGrant(c.client1, f), 30)));
+            const spawned = calls().length;
+            assert.deepEqual(await backend.check(), { intact: true });
+            assert.equal(calls().length, spawned, 'an intact check runs through the nft -i session');
+
+            await c.server.exec('nft', ['flush', 'ruleset']);
+            await c.server.exec('nft', ['-f', '-'], { input: ADMIN_TABLE });
+            assert.equal(await c.client2.probeTcp(c.server.ipv4, SERVICE_PORT), 'open', 'sabotaged: no policy left');
+            const flushed = await backend.check();
+            assert.equal(flushed.intact, false);
+            assert.match(flushed.problem ?? '', /table inet sknock and table ip sknock and table ip6 sknock are missing/);
+            assert.equal(flushed.grants, 2);
+            assert.deepEqual(await probeBoth(c, c.client1, SERVICE_PORT), ['open', 'open'], 'the grants are back');
+            assert.deepEqual(await probeBoth(c, c.client2, SERVICE_PORT), ['refused', 'refused'], 'the policy is back');
+            for (const f of FAMILIES) {
+              const marker = netns.knockShapedDatagram(MIN_KNOCK + 10);
+              marker[200] = 40 + f;
+              await c.client2.sendUdp(addressOf(c.server, f), 4444, marker);
+              await c.knockListener.waitForMessage({ predicate: (m) => m.address === addressOf(c.client2, f) && m.payload[200] === 40 + f });
+            }
+
+            await c.server.exec('nft', ['flush', 'chain', 'inet', 'sknock', 'input']);
+            const emptied = await backend.check();
+            assert.equal(emptied.intact, false);
+            assert.match(emptied.problem ?? '', /rules of table sknock were changed/);
+            assert.equal(await c.client2.probeTcp(c.server.ipv6, SERVICE_PORT), 'refused');
+
+            await c.server.exec('nft', ['delete', 'table', 'ip6', 'sknock']);
+            assert.match((await backend.check()).problem ?? '', /^table ip6 sknock is missing$/);
+            assert.deepEqual(await backend.check(), { intact: true });
+            assert.deepEqual(await probeBoth(c, c.client1, SERVICE_PORT), ['open', 'open']);
+          });
+        } finally {
+          rmSync(dir, { recursive: true, force: true });
+        }
+      });
+
+      it('check() after another instance took the table over (after a flush): IN_USE, and neither check nor teardown touches its table', async () => {
+        const c = ctx();
+        const first = make(c.server.name);
+        const second = make(c.server.name);
+        try {
+          await first.setup(setupFor('reject'));
+          await first.open(tcpGrant(c.client1, 4), 30);
+          await c.server.exec('nft', ['delete', 'table', 'inet', 'sknock']);
+          await second.setup({ ...setupFor('drop'), knockPort: KNOCK_PORT + 1 });
+          const theirs = await terseRuleset(c.server);
+          await assert.rejects(first.check(), (err: unknown) => isSknockFirewallError(err, 'ERR_SKNOCK_FIREWALL_IN_USE') && /leaves that table alone/.test(err.message));
+          await first.teardown();
+          assert.equal(await terseRuleset(c.server), theirs);
+          assert.equal(await c.client1.probeTcp(c.server.ipv4, SERVICE_PORT), 'timeout', "the second one's policy (drop) is in force");
+        } finally {
+          await first.teardown();
+          await second.teardown();
+        }
         assert.equal(await c.server.rulesetSnapshot(), c.baseline);
       });
 
@@ -222,17 +306,19 @@ firewallSuite(
         try {
           await withBackend(c, makeWith({ nftCommand: wrapper }), setupFor('reject'), async (backend) => {
             await backend.open(tcpGrant(c.client1, 4), 30);
-            assert.deepEqual(calls(), ['-f -', '-i'], 'setup, then the session for the grant');
+            const setupCalls = ['-t -a list ruleset', '-f -', '-t -a -i'];
+            assert.deepEqual(calls(), setupCalls, 'setup (who owns the table, then the table), then the session for the grant and the listings');
             const [pid] = nftChildren();
             await c.server.exec('nft', ['flush', 'ruleset']);
             await c.server.exec('nft', ['-f', '-'], { input: ADMIN_TABLE }); // the admin puts their own table back
             await backend.open(tcpGrant(c.client1, 6), 30);
-            assert.deepEqual(calls(), ['-f -', '-i', '-f -'], 'the failed batch was rebuilt once');
+            const rebuilt = [...setupCalls, '-t -a list ruleset', '-f -'];
+            assert.deepEqual(calls(), rebuilt, 'the failed batch was rebuilt once');
             assert.deepEqual(await probeBoth(c, c.client1, SERVICE_PORT), ['open', 'open']);
             assert.equal(await c.client2.probeTcp(c.server.ipv4, SERVICE_PORT), 'refused', 'the policy is back');
             await backend.open(tcpGrant(c.client2, 4), 30);
             await backend.open(tcpGrant(c.client2, 6), 30);
-            assert.deepEqual(calls(), ['-f -', '-i', '-f -'], 'later batches go through the session again');
+            assert.deepEqual(calls(), rebuilt, 'later batches go through the session again');
             assert.deepEqual(nftChildren(), [pid]);
             assert.deepEqual(await probeBoth(c, c.client2, SERVICE_PORT), ['open', 'open']);
           });
@@ -245,7 +331,7 @@ firewallSuite(
         const c = ctx();
         const dir = mkdtempSync(join(tmpdir(), 'sknock-nft-no-cli-'));
         const wrapper = join(dir, 'nft-no-cli');
-        writeFileSync(wrapper, '#!/bin/sh\nif [ "$1" = "-i" ]; then echo "Error: interactive CLI not supported in this build" >&2; exit 1; fi\nexec nft "$@"\n');
+        writeFileSync(wrapper, '#!/bin/sh\ncase " $* " in *" -i "*) echo "Error: interactive CLI not supported in this build" >&2; exit 1;; esac\nexec nft "$@"\n');
         chmodSync(wrapper, 0o755);
         const errors: SknockFirewallError[] = [];
         try {
@@ -290,8 +376,12 @@ firewallSuite(
           const text = await c.server.nftRuleset();
           assert.match(text, /type filter hook input priority filter - 1; policy accept;/);
           assert.match(text, new RegExp(`tcp dport ${EMERGENCY_PORT} accept`));
-          assert.match(text, new RegExp(`udp dport ${KNOCK_PORT} udp length >= ${MIN_KNOCK + 8} @th,64,32 0x61010000 accept`));
-          assert.match(text, new RegExp(`udp length >= ${MIN_KNOCK + 8} @th,64,32 0x61010000 redirect to :${KNOCK_PORT}`));
+          const shape = `udp length >= ${MIN_KNOCK + 8} @th,64,32 0x61010000`;
+          assert.match(text, /comment "sknock-server pid=\d+ start=\d+ pidns=\d+ id=[0-9a-f]{16} port=62201"/);
+          assert.match(text, new RegExp(`table ip sknock \\{\n\tchain knock_copy \\{\n\t\ttype filter hook input priority filter - 2; policy accept;\n\t\tiif != "lo" fib daddr type local ${shape} dup to 127\\.0\\.0\\.1 device "lo"`));
+          assert.match(text, new RegExp(`table ip6 sknock \\{\n\tchain knock_copy \\{\n\t\ttype filter hook input priority filter - 2; policy accept;\n\t\tiif != "lo" fib daddr type local ${shape} dup to ::1 device "lo"`));
+          assert.match(text, new RegExp(`iif "lo" fib saddr type != local udp dport != ${KNOCK_PORT} ${shape} udp dport set ${KNOCK_PORT}`));
+          assert.doesNotMatch(text, /redirect|nat/);
           assert.match(text, /flags timeout/);
           for (const f of FAMILIES) assert.ok(addressOf(c.server, f));
         });

@@ -405,6 +405,139 @@ export async function defineFirewallSuite(backend: BackendName): Promise<void> {
       });
     });
 
+    describe('one daemon per network namespace, and a firewall that is watched (firewallCheckIntervalSeconds = 1)', () => {
+      // nftables answers knock-shaped datagrams like a closed port on every port; iptables only
+      // without anyPortKnocks (see docs/firewall.md), so its daemon here takes knocks on its port.
+      const anyPortKnocks = backend === 'nftables';
+      const SECOND_KNOCK_PORT = KNOCK_PORT + 1;
+      let first: Daemon;
+      const watched = (extra: Readonly<Record<string, ConfigValue>> = {}): Readonly<Record<string, ConfigValue>> => ({
+        firewallPolicy: 'reject',
+        PFXPasswd: PASSPHRASE,
+        PORT_OPEN_DURATION_IN_SECONDS: 60,
+        firewallCheckIntervalSeconds: 1,
+        anyPortKnocks,
+        ...extra,
+      });
+      /** The firewall as it stands, without what changes by itself (element timers, counters). */
+      const firewallText = async (): Promise<string> =>
+        backend === 'nftables' ? (await server.exec('nft', ['-t', '-a', 'list', 'ruleset'])).stdout : server.rulesetSnapshot();
+      /** Whether the firewall is whole again in both families (the last thing a repair puts back is the knock copy). */
+      const knockReaches = async (): Promise<boolean> => {
+        const text = await server.rulesetSnapshot();
+        return (text.match(/-A SKNOCK-COPY /g) ?? []).length === 2 && (text.match(/-A INPUT -j SKNOCK\n/g) ?? []).length === 2;
+      };
+      /** A knock from `from` to `daemonPort` (or, with anyPortKnocks, a random port), sent from a connected socket. */
+      const knockAndProbe = async (from: Namespace, family: Family, daemonPort: number): Promise<string> => {
+        const datagram = buildKnock(pki, pki.alice, { port: TCP_SERVICE, address: addressOf(from, family) });
+        return from.probeUdp(srv(family), anyPortKnocks ? randomKnockPort() : daemonPort, { payload: datagram, timeoutMs: 400 });
+      };
+
+      before(async () => {
+        first = await startDaemon(watched());
+      });
+      after(async () => {
+        if (first?.running) await first.stop('SIGKILL', 3000).catch(() => undefined);
+      });
+
+      it('a knock gets ICMP port unreachable like any closed port, and the daemon still accepts it and opens the port', async () => {
+        await bothFamilies(async (family) => {
+          const since = first.mark();
+          assert.equal(await knockAndProbe(client1, family, KNOCK_PORT), 'refused', `IPv${family}: the knock was answered like a closed port`);
+          await first.waitForAccept(addressOf(client1, family), TCP_SERVICE, { since });
+          await waitForTcp(client1, family, TCP_SERVICE, 'open', 2000);
+        });
+        const probes: ProbeSpec[] = FAMILIES.map((family) => ({ from: client2, family, protocol: 'udp' as const, port: KNOCK_PORT }));
+        assert.deepEqual(await probeAll(server, probes), Object.fromEntries(probes.map((p) => [probeName(p), 'refused'])), 'and so is a non-knock datagram to the knock port');
+      });
+
+      it(`a second daemon on another knock port refuses to start (exit 1, ERR_SKNOCK_FIREWALL_IN_USE) and leaves the first one's rules and grants`, async () => {
+        const before = await firewallText();
+        const started = Daemon.start(server, await config(watched({ knockPort: SECOND_KNOCK_PORT })));
+        await assert.rejects(started, (err: Error) => {
+          assert.match(err.message, /sknock-server exited \(1\) before listening/);
+          assert.match(err.message, /ERR_SKNOCK_FIREWALL_IN_USE/);
+          assert.match(err.message, new RegExp(`belongs to another running sknock-server \\(pid ${first.child.pid}, knock port ${KNOCK_PORT}\\)`));
+          return true;
+        });
+        assert.equal(await firewallText(), before, 'the refused daemon changed nothing, on start nor on exit');
+        await bothFamilies(async (family) => {
+          assert.equal(await client1.probeTcp(srv(family), TCP_SERVICE), 'open', "the first daemon's grant is in force");
+          assert.equal(await client2.probeTcp(srv(family), TCP_SERVICE), 'refused', "and its policy");
+          const since = first.mark();
+          await knockAndProbe(client3, family, KNOCK_PORT);
+          await first.waitForAccept(addressOf(client3, family), TCP_SERVICE, { since });
+        });
+      });
+
+      it(
+        backend === 'nftables'
+          ? 'nft flush ruleset: within firewallCheckIntervalSeconds the daemon rebuilds its tables, logs it at warn, and its grants and policy are back'
+          : 'iptables -F and -X of every table (both families): within firewallCheckIntervalSeconds the daemon rebuilds its chains and jumps, logs it at warn, and its grants and policy are back',
+        async () => {
+          await waitForTcp(client1, 4, TCP_SERVICE, 'open', 2000);
+          const since = first.mark();
+          const flushedAt = Date.now();
+          if (backend === 'nftables') {
+            await server.exec('nft', ['flush', 'ruleset']);
+          } else {
+            for (const tool of ['iptables', 'ip6tables']) {
+              for (const table of ['filter', 'nat', 'mangle']) {
+                await server.exec(tool, ['-t', table, '-F']);
+                await server.exec(tool, ['-t', table, '-X']);
+              }
+            }
+          }
+          const repaired = await first.waitForLog((l) => l['event'] === 'firewall-repaired', 'the firewall-repaired line', { since, timeoutMs: 4000 });
+          assert.equal(repaired['level'], 'warn');
+          const took = Date.parse(String(repaired['time'])) - flushedAt;
+          assert.ok(took <= 1000 + 1000, `repaired ${took} ms after the flush (check every 1 s, plus the check itself)`);
+          if (backend === 'nftables') {
+            assert.equal(repaired['grants'], 4, 'client1 and client3, IPv4 and IPv6');
+            assert.match(String(repaired['problem']), /table inet sknock .*missing/);
+          } else {
+            // The flush is a dozen commands: a check may come between them and repair what is
+            // flushed so far; the next one repairs the rest. Wait until both families are done.
+            const problems = async (): Promise<string> =>
+              first.lines
+                .slice(since)
+                .filter((l) => l['event'] === 'firewall-repaired')
+                .map((l) => String(l['problem']))
+                .join('; ');
+            await waitUntil('both families repaired', async () => {
+              const p = await problems();
+              return /iptables: chain SKNOCK or SKNOCK-GRANTS is missing/.test(p) && /ip6tables: chain SKNOCK or SKNOCK-GRANTS is missing/.test(p) && (await knockReaches());
+            }, { timeoutMs: 4000, intervalMs: 100 });
+          }
+          await bothFamilies(async (family) => {
+            assert.equal(await client1.probeTcp(srv(family), TCP_SERVICE), 'open', 'the grants are back');
+            assert.equal(await client3.probeTcp(srv(family), TCP_SERVICE), 'open');
+            assert.equal(await client2.probeTcp(srv(family), TCP_SERVICE), 'refused', 'the policy is back');
+            const sinceKnock = first.mark();
+            assert.equal(await knockAndProbe(client4, family, KNOCK_PORT), 'refused');
+            await first.waitForAccept(addressOf(client4, family), TCP_SERVICE, { since: sinceKnock });
+          });
+          assert.equal(first.lines.slice(since).filter((l) => l['event'] === 'firewall-check-failed').length, 0);
+        },
+      );
+
+      it('after the first daemon is SIGKILLed, the second one starts, takes its rules over and works; its stop removes them', async () => {
+        assert.equal(await first.stop('SIGKILL'), null);
+        const second = await startDaemon(watched({ knockPort: SECOND_KNOCK_PORT }));
+        await bothFamilies(async (family) => {
+          assert.equal(await client1.probeTcp(srv(family), TCP_SERVICE), 'refused', "the dead daemon's grants went with its table");
+          const since = second.mark();
+          assert.equal(await knockAndProbe(client1, family, SECOND_KNOCK_PORT), 'refused');
+          await second.waitForAccept(addressOf(client1, family), TCP_SERVICE, { since });
+          await waitForTcp(client1, family, TCP_SERVICE, 'open', 2000);
+        });
+        assert.equal(await second.stop('SIGTERM'), 0);
+        const after = await server.rulesetSnapshot();
+        if (backend === 'nftables') assert.equal(after, baseline);
+        else assert.doesNotMatch(after, /SKNOCK/);
+      });
+    });
+
     it(
       backend === 'nftables'
         ? 'a daemon killed with SIGKILL: its grants still expire (kernel set timeouts); a restart removes what it left, a stop restores the ruleset'

@@ -4,7 +4,10 @@
  *
  *   sknock-server [run] [--config FILE]          run (default config /etc/sknock/config.ini)
  *   sknock-server check-config [--config FILE]   check a config; exit 0 good, 1 not
+ *   sknock-server check-config --firewall ...    also check that the firewall can be driven
  *   sknock-server check-config --keys            list every config key with its default
+ *   sknock-server install-unit [--config FILE] [--output FILE|-] [--force]
+ *                                                write the systemd unit for this installation
  *   sknock-server --version | --help
  *
  * SIGHUP reloads the config and the CRL; SIGTERM/SIGINT stop cleanly (firewall state removed)
@@ -22,6 +25,7 @@ import { createServer, type SknockServer } from '../daemon/server.js';
 import { isSknockServerError } from '../errors.js';
 import { createLogger, stdoutDestination } from '../logging/create-logger.js';
 import { EXIT_OUTPUT_CLOSED, guardOutput } from './closed-output.js';
+import { DEFAULT_UNIT_PATH, InstallUnitError, installUnit } from './install-unit.js';
 
 /** Standard output (and the log written to it) and standard error. */
 const output = guardOutput([process.stdout, process.stderr, stdoutDestination()]);
@@ -29,12 +33,19 @@ const output = guardOutput([process.stdout, process.stderr, stdoutDestination()]
 const USAGE = `Usage:
   sknock-server [run] [--config FILE]          run the daemon in the foreground
   sknock-server check-config [--config FILE]   check a config file (exit 0 good, 1 not)
+  sknock-server check-config --firewall ...    also check that this process can drive the
+                                               firewall (programs, CAP_NET_ADMIN, a dry run)
   sknock-server check-config --keys            list every config key with its default
+  sknock-server install-unit [--config FILE] [--output FILE|-] [--force]
+                                               write the systemd unit with this installation's
+                                               paths (default ${DEFAULT_UNIT_PATH})
   sknock-server --version
   sknock-server --help
 
 Options:
   -c, --config FILE   the config file (default ${DEFAULT_CONFIG_PATH})
+  -o, --output FILE   install-unit: where to write the unit ('-': standard output)
+  --force             install-unit: replace a unit file that differs
 
 Signals: SIGHUP reloads the config and the CRL; SIGTERM and SIGINT stop the daemon,
 removing every firewall rule it added.
@@ -57,15 +68,15 @@ function usageError(message: string): number {
   return EXIT_USAGE;
 }
 
-async function commandCheckConfig(file: string, keys: boolean): Promise<number> {
+async function commandCheckConfig(file: string, keys: boolean, firewall: boolean): Promise<number> {
   if (keys) {
     for (const k of CONFIG_KEYS) process.stdout.write(`${k.key} (default ${k.default}): ${k.description}\n`);
     return EXIT_OK;
   }
-  const result = await checkConfig(file);
+  const result = await checkConfig(file, { firewall });
   for (const warning of result.warnings) process.stderr.write(`sknock-server: warning: ${warning}\n`);
   if (result.ok) {
-    process.stdout.write(`sknock-server: ${file}: configuration OK\n`);
+    process.stdout.write(`sknock-server: ${file}: configuration OK${firewall ? ' (and the firewall can be driven)' : ''}\n`);
     return EXIT_OK;
   }
   for (const problem of result.problems) process.stderr.write(`sknock-server: ${problem}\n`);
@@ -148,6 +159,28 @@ async function commandRun(file: string): Promise<number> {
   return finished;
 }
 
+async function commandInstallUnit(config: string | undefined, output: string | undefined, force: boolean): Promise<number> {
+  if (output === '') return usageError('--output needs a file name (or - for standard output)');
+  try {
+    const r = await installUnit({ config, output, force });
+    for (const note of r.notes) process.stderr.write(`sknock-server: note: ${note}\n`);
+    if (r.written === undefined) {
+      process.stdout.write(r.text);
+      return EXIT_OK;
+    }
+    process.stdout.write(
+      r.unchanged
+        ? `sknock-server: ${r.written} is up to date\n`
+        : `sknock-server: wrote ${r.written}; now run: systemctl daemon-reload && systemctl enable --now sknock-server\n`,
+    );
+    return EXIT_OK;
+  } catch (err) {
+    if (!(err instanceof InstallUnitError)) throw err;
+    process.stderr.write(`sknock-server: ${err.message}\n`);
+    return EXIT_FAILURE;
+  }
+}
+
 export async function main(argv: readonly string[]): Promise<number> {
   let parsed;
   try {
@@ -158,6 +191,9 @@ export async function main(argv: readonly string[]): Promise<number> {
       options: {
         config: { type: 'string', short: 'c' },
         keys: { type: 'boolean' },
+        firewall: { type: 'boolean' },
+        output: { type: 'string', short: 'o' },
+        force: { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
         version: { type: 'boolean', short: 'V' },
       },
@@ -178,14 +214,17 @@ export async function main(argv: readonly string[]): Promise<number> {
   const command = positionals[0] ?? 'run';
   const file = values.config ?? DEFAULT_CONFIG_PATH;
   if (values.config === '') return usageError('--config needs a file name');
+  if (command !== 'check-config' && (values.keys || values.firewall)) return usageError(`--${values.keys ? 'keys' : 'firewall'} goes with check-config`);
+  if (command !== 'install-unit' && (values.output !== undefined || values.force)) return usageError(`--${values.force ? 'force' : 'output'} goes with install-unit`);
   switch (command) {
     case 'run':
-      if (values.keys) return usageError('--keys goes with check-config');
       return commandRun(file);
     case 'check-config':
-      return commandCheckConfig(file, values.keys === true);
+      return commandCheckConfig(file, values.keys === true, values.firewall === true);
+    case 'install-unit':
+      return commandInstallUnit(values.config, values.output, values.force === true);
     default:
-      return usageError(`unknown command '${command}' (commands: run, check-config)`);
+      return usageError(`unknown command '${command}' (commands: run, check-config, install-unit)`);
   }
 }
 

@@ -1,12 +1,14 @@
 import { X509Certificate } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
-import { isSknockProtocolError, loadCredentials, readCertificates } from '@sknock/protocol';
+import { FRAME_OVERHEAD_IPV6, isSknockProtocolError, loadCredentials, readCertificates } from '@sknock/protocol';
 import { caIdentity } from '../crl/ca-identity.js';
 import type { CaIdentity } from '../crl/ca-identity.js';
 import { crlDersFrom } from '../crl/crl-bundle.js';
 import { SknockCrlError } from '../crl/errors.js';
 import { parseCrl } from '../crl/parse-crl.js';
 import { findCrlIssuer } from '../crl/verify-crl.js';
+import { findProgram, firewallAccessProblems, firewallDryRunProblems } from '../firewall/access.js';
+import { firewallPolicyWarnings } from './firewall-warnings.js';
 import { readConfigFileDetailed } from './load-config.js';
 import { inspectSecretFiles } from './secret-files.js';
 import type { ServerConfig } from './types.js';
@@ -44,7 +46,19 @@ export interface ConfigCheckResult {
   readonly config?: ServerConfig;
 }
 
-export async function checkConfig(path: string, options: { now?: number } = {}): Promise<ConfigCheckResult> {
+export interface CheckConfigOptions {
+  /** The clock, ms since the epoch. */
+  readonly now?: number;
+  /**
+   * Also check that this process can drive the firewall back end (`check-config --firewall`):
+   * its programs, CAP_NET_ADMIN, and a dry run of its setup that the kernel checks.
+   */
+  readonly firewall?: boolean;
+  /** Look at (and dry-run in) this network namespace instead of the process's own (tests). */
+  readonly netns?: string;
+}
+
+export async function checkConfig(path: string, options: CheckConfigOptions = {}): Promise<ConfigCheckResult> {
   const now = options.now ?? Date.now();
   const result = await readConfigFileDetailed(path);
   const problems = result.problems.map((p) => p.message);
@@ -137,5 +151,40 @@ export async function checkConfig(path: string, options: { now?: number } = {}):
     }
   }
 
-  return { ok: problems.length === 0, problems, warnings, ...(problems.length === 0 && result.config ? { config: result.config } : {}) };
+  const config = result.config;
+  if (config !== undefined) {
+    warnings.push(...(await firewallPolicyWarnings(config, { netns: options.netns })));
+    if (options.firewall === true) problems.push(...(await firewallProblems(config, options.netns)));
+  }
+
+  return { ok: problems.length === 0, problems, warnings, ...(problems.length === 0 && config ? { config } : {}) };
+}
+
+/** `--firewall`: what stops this process from driving the back end, before anything is changed. */
+async function firewallProblems(config: ServerConfig, netns: string | undefined): Promise<string[]> {
+  const name = config.firewallBackend;
+  if (name === 'exec') {
+    const commands: Array<[string, readonly string[] | undefined]> = [
+      ['execOpenCommand', config.execOpenCommand],
+      ['execCloseCommand', config.execCloseCommand],
+      ['execSetupCommand', config.execSetupCommand],
+      ['execTeardownCommand', config.execTeardownCommand],
+    ];
+    return commands
+      .filter(([, argv]) => argv !== undefined && findProgram(argv[0] as string) === undefined)
+      .map(([key, argv]) => `${key}: the program ${(argv as readonly string[])[0]} is not installed, not executable or not on PATH`);
+  }
+  const access = firewallAccessProblems(name);
+  if (access.length > 0) return access;
+  return firewallDryRunProblems(
+    name,
+    {
+      policy: config.firewallPolicy,
+      emergencyAccessPorts: config.emergencyAccessPorts,
+      knockPort: config.knockPort,
+      anyPortKnocks: config.anyPortKnocks,
+      minKnockDatagramLength: Math.max(4, config.knockPacketMinLength - FRAME_OVERHEAD_IPV6),
+    },
+    { netns },
+  );
 }

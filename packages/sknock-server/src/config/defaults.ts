@@ -27,6 +27,8 @@ export const DEFAULT_RECV_BUFFER = 1600;
 export const DEFAULT_KNOCK_PORT = 62201;
 /** listenAddress: dual-stack any-address. */
 export const DEFAULT_LISTEN_ADDRESS = '::';
+/** firewallCheckIntervalSeconds: how soon a flushed ruleset is noticed and repaired. */
+export const DEFAULT_FIREWALL_CHECK_INTERVAL_SECONDS = 5;
 /** emergencyAccessPorts: SSH stays reachable whatever the policy. */
 export const DEFAULT_EMERGENCY_ACCESS_PORTS: readonly PortSpec[] = Object.freeze([{ protocol: 'tcp', port: 22 }]);
 
@@ -36,12 +38,17 @@ export const RANGE_KNOCKPACKET_MIN_LENGTH = [0, 65_535 + 62] as const;
 export const RANGE_PORT_OPEN_DURATION = [1, 86_400] as const;
 /** One hour at most; 0 demands equal clocks. */
 export const RANGE_TIMESTAMP_THRESHOLD = [0, 3_600] as const;
-/** One minute to one week. */
-export const RANGE_CRL_UPDATE_INTERVAL = [1, 10_080] as const;
+/** Three seconds to one week; fractions allowed (0.5 is 30 s), for fleets that want revocations fast. */
+export const RANGE_CRL_UPDATE_INTERVAL = [0.05, 10_080] as const;
 /** Largest UDP payload (RFC 768 length field minus the 8-byte header). */
 export const RANGE_RECV_BUFFER = [1, 65_527] as const;
 export const RANGE_PORT = [1, 65_535] as const;
+/** One second to one hour. */
+export const RANGE_FIREWALL_CHECK_INTERVAL = [1, 3_600] as const;
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 export const FIREWALL_POLICIES = ['none', 'reject', 'drop'] as const;
-export const FIREWALL_BACKENDS = ['nftables', 'iptables', 'memory'] as const;
+export const FIREWALL_BACKENDS = ['nftables', 'iptables', 'exec', 'memory'] as const;
+/** execCommandTimeoutSeconds: as long as the other back ends give one firewall command. */
+export const DEFAULT_EXEC_COMMAND_TIMEOUT_SECONDS = 10;
+export const RANGE_EXEC_COMMAND_TIMEOUT = [1, 300] as const;

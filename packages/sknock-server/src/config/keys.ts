@@ -36,6 +36,9 @@ const [tsLo, tsHi] = d.RANGE_TIMESTAMP_THRESHOLD;
 const [crlLo, crlHi] = d.RANGE_CRL_UPDATE_INTERVAL;
 const [bufLo, bufHi] = d.RANGE_RECV_BUFFER;
 const [portLo, portHi] = d.RANGE_PORT;
+const [execLo, execHi] = d.RANGE_EXEC_COMMAND_TIMEOUT;
+const PLACEHOLDERS = '{address} {family} {ipfamily} {cidr} {protocol} {port} {seconds} {expires}';
+const [checkLo, checkHi] = d.RANGE_FIREWALL_CHECK_INTERVAL;
 
 export const CONFIG_KEY_SPECS: readonly ConfigKeySpec[] = Object.freeze([
   {
@@ -59,8 +62,8 @@ export const CONFIG_KEY_SPECS: readonly ConfigKeySpec[] = Object.freeze([
   {
     key: 'CRL_UPDATE_INTERVAL_IN_MINUTES', option: 'crlUpdateIntervalMinutes', original: true,
     default: String(d.DEFAULT_CRL_UPDATE_INTERVAL_MINUTES), defaultValue: d.DEFAULT_CRL_UPDATE_INTERVAL_MINUTES,
-    description: `How often crlUrl is fetched, in minutes (${crlLo}–${crlHi}).`,
-    read: v.integer(crlLo, crlHi),
+    description: `How often crlUrl is fetched, in minutes (${crlLo}–${crlHi}; fractions such as 0.5 allowed).`,
+    read: v.decimal(crlLo, crlHi),
   },
   {
     key: 'SIGNATURE_SIZE', option: 'signatureSize', original: true,
@@ -119,13 +122,45 @@ export const CONFIG_KEY_SPECS: readonly ConfigKeySpec[] = Object.freeze([
   },
   {
     key: 'anyPortKnocks', option: 'anyPortKnocks', original: false, default: 'on', defaultValue: true,
-    description: 'Redirect knock-shaped UDP datagrams sent to any port to knockPort, as the original (which saw every frame) accepted them.',
+    description: 'Knock-shaped UDP datagrams addressed to this host on any UDP port reach the daemon, as the original (which saw every frame) accepted them; forwarded traffic is never touched.',
     read: v.boolean,
   },
   {
     key: 'firewallBackend', option: 'firewallBackend', original: false, default: 'nftables', defaultValue: 'nftables',
-    description: 'How grants reach the kernel: nftables, iptables (iptables + ip6tables) or memory (no firewall; tests).',
+    description: 'How grants reach the kernel: nftables, iptables (iptables + ip6tables), exec (the exec*Command keys) or memory (no firewall; tests).',
     read: v.oneOf(d.FIREWALL_BACKENDS),
+  },
+  {
+    key: 'execOpenCommand', option: 'execOpenCommand', original: false, default: '—',
+    description: `firewallBackend = exec: the command that opens a grant, run without a shell (words split at blanks, '…' and "…" group); placeholders ${PLACEHOLDERS} are replaced inside their word with checked values. Run again on a re-knock: make it idempotent.`,
+    read: v.execCommand('open'),
+  },
+  {
+    key: 'execCloseCommand', option: 'execCloseCommand', original: false, default: '—',
+    description: 'firewallBackend = exec: the command that closes a grant, with the same placeholders; the daemon runs it when the grant expires, on stop, and retries it when it fails.',
+    read: v.execCommand('close'),
+  },
+  {
+    key: 'execSetupCommand', option: 'execSetupCommand', original: false, default: '—',
+    description: 'firewallBackend = exec: run once at start before any grant (e.g. creating an ipset); no placeholders.',
+    read: v.execCommand('setup'),
+  },
+  {
+    key: 'execTeardownCommand', option: 'execTeardownCommand', original: false, default: '—',
+    description: 'firewallBackend = exec: run once at stop after every open grant was closed; no placeholders.',
+    read: v.execCommand('teardown'),
+  },
+  {
+    key: 'execCommandTimeoutSeconds', option: 'execCommandTimeoutSeconds', original: false,
+    default: String(d.DEFAULT_EXEC_COMMAND_TIMEOUT_SECONDS), defaultValue: d.DEFAULT_EXEC_COMMAND_TIMEOUT_SECONDS,
+    description: `firewallBackend = exec: a command still running after this many seconds (${execLo}–${execHi}) is killed and counts as failed.`,
+    read: v.integer(execLo, execHi),
+  },
+  {
+    key: 'firewallCheckIntervalSeconds', option: 'firewallCheckIntervalSeconds', original: false,
+    default: String(d.DEFAULT_FIREWALL_CHECK_INTERVAL_SECONDS), defaultValue: d.DEFAULT_FIREWALL_CHECK_INTERVAL_SECONDS,
+    description: `How often the daemon checks that its firewall rules are in force, in seconds (${checkLo}–${checkHi}); missing or changed rules (nft flush ruleset, iptables -F) are rebuilt with every grant and logged at warn.`,
+    read: v.integer(checkLo, checkHi),
   },
   {
     key: 'emergencyAccessPorts', option: 'emergencyAccessPorts', original: false, default: 'tcp/22',

@@ -42,8 +42,14 @@ export interface ServerConfigInput {
   readonly knockPort?: number;
   readonly listenAddress?: string;
   readonly anyPortKnocks?: boolean;
+  readonly firewallCheckIntervalSeconds?: number;
   readonly emergencyAccessPorts?: ServerConfig['emergencyAccessPorts'] | string;
   readonly logLevel?: ServerConfig['logLevel'];
+  readonly execOpenCommand?: string | readonly string[];
+  readonly execCloseCommand?: string | readonly string[];
+  readonly execSetupCommand?: string | readonly string[];
+  readonly execTeardownCommand?: string | readonly string[];
+  readonly execCommandTimeoutSeconds?: number;
 }
 
 /** One value as given: raw text (INI) or typed value (library), with how the user spelt its key. */
@@ -190,6 +196,40 @@ export function validateConfig(ctx: ValidateContext): ValidateResult {
     problem(
       spec('knockPacketMinLength'),
       `${name(spec('knockPacketMinLength'))} ${minLength}${at(spec('knockPacketMinLength'))} needs datagrams of at least ${minLength - FRAME_OVERHEAD_IPV6} bytes, longer than ${name(spec('recvBuffer'))} ${recvBuffer}${at(spec('recvBuffer'))}: no knock could be accepted`,
+    );
+  }
+
+  // --- the exec back end: its commands, and what it cannot do ---
+  const execKeys = ['execOpenCommand', 'execCloseCommand', 'execSetupCommand', 'execTeardownCommand'];
+  if (values.get('firewallBackend') === 'exec') {
+    const backendAt = at(spec('firewallBackend'));
+    for (const option of ['execOpenCommand', 'execCloseCommand']) {
+      if (!values.has(option) && !problems.some((p) => p.key === name(spec(option)))) {
+        problems.push({ key: name(spec(option)), file: ctx.file, message: `${name(spec(option))} is required${where(ctx.file, undefined)} with ${name(spec('firewallBackend'))} = exec${backendAt}` });
+      }
+    }
+    const policy = values.get('firewallPolicy');
+    if (policy !== 'none') {
+      problem(
+        spec('firewallPolicy'),
+        `${name(spec('firewallPolicy'))} = ${String(policy)}${at(spec('firewallPolicy'))} cannot be enforced by ${name(spec('firewallBackend'))} = exec${backendAt}, which writes no rules of its own: set it to none and let the target of your commands (an ipset your ruleset matches, firewalld, a security group) drop what nobody granted`,
+      );
+    }
+    if (values.get('anyPortKnocks') === true) {
+      problem(
+        spec('anyPortKnocks'),
+        `${name(spec('anyPortKnocks'))} = on${at(spec('anyPortKnocks'))} needs a redirect rule that ${name(spec('firewallBackend'))} = exec${backendAt} cannot write: set it to off (clients then knock at ${name(spec('knockPort'))})`,
+      );
+    }
+  } else {
+    const set = execKeys.filter((option) => ctx.given.has(option));
+    if (set.length > 0) warnings.push(`${set.map((o) => name(spec(o))).join(', ')} ${set.length === 1 ? 'is' : 'are'} ignored: ${name(spec('firewallBackend'))} is ${String(values.get('firewallBackend'))}, not exec`);
+  }
+
+  // iptables cannot hide knock-shaped datagrams when every port takes knocks (docs/firewall.md).
+  if (values.get('firewallBackend') === 'iptables' && values.get('anyPortKnocks') === true && values.get('firewallPolicy') !== 'drop') {
+    warnings.push(
+      `${name(spec('firewallBackend'))} iptables with ${name(spec('anyPortKnocks'))} on and ${name(spec('firewallPolicy'))} ${String(values.get('firewallPolicy'))}: knock-shaped UDP datagrams (long enough, starting 61 01 00 00) are absorbed silently on every port while others get ICMP port unreachable, so a scanner can tell that a knock daemon is there; nftables, ${name(spec('anyPortKnocks'))} off, or ${name(spec('firewallPolicy'))} drop avoid that`,
     );
   }
 

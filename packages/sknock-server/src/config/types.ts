@@ -43,13 +43,25 @@ export interface ServerConfig {
   /** firewallPolicy (none). */
   readonly firewallPolicy: FirewallPolicy;
   /** firewallBackend (nftables). */
-  readonly firewallBackend: 'nftables' | 'iptables' | 'memory';
+  readonly firewallBackend: 'nftables' | 'iptables' | 'exec' | 'memory';
+  /** execOpenCommand: the exec back end's command that opens a grant (words, placeholders in them). */
+  readonly execOpenCommand?: readonly string[];
+  /** execCloseCommand: … that closes one. */
+  readonly execCloseCommand?: readonly string[];
+  /** execSetupCommand: run at start, before any grant. */
+  readonly execSetupCommand?: readonly string[];
+  /** execTeardownCommand: run at stop, after every grant was closed. */
+  readonly execTeardownCommand?: readonly string[];
+  /** execCommandTimeoutSeconds (10). */
+  readonly execCommandTimeoutSeconds: number;
   /** knockPort (62201): the UDP port the daemon binds. */
   readonly knockPort: number;
   /** listenAddress (`::`, dual-stack). */
   readonly listenAddress: string;
   /** anyPortKnocks (true). */
   readonly anyPortKnocks: boolean;
+  /** firewallCheckIntervalSeconds (5): how often the firewall rules are checked and repaired. */
+  readonly firewallCheckIntervalSeconds: number;
   /** emergencyAccessPorts (tcp/22). */
   readonly emergencyAccessPorts: readonly PortSpec[];
   /** logLevel (info). */

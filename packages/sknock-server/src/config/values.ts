@@ -1,5 +1,6 @@
 import { isIP } from 'node:net';
 import type { PortSpec } from '../firewall/backend.js';
+import { parseExecCommand, type ExecCommand, type ExecCommandKind } from '../firewall/exec.js';
 
 /**
  * Value readers shared by `config.ini` (text) and the library options (typed values, or text).
@@ -30,6 +31,18 @@ export function integer(min: number, max: number): ValueReader<number> {
       throw new ValueProblem(`must be a whole number from ${min} to ${max}, not ${describeType(raw)}`);
     }
     if (!Number.isInteger(n) || n < min || n > max) throw new ValueProblem(`must be a whole number from ${min} to ${max}`);
+    return n;
+  };
+}
+
+/** A decimal number (`0.5`, `30`) from `min` to `max`. */
+export function decimal(min: number, max: number): ValueReader<number> {
+  return (raw) => {
+    let n: number;
+    if (typeof raw === 'number') n = raw;
+    else if (typeof raw === 'string' && /^\+?(\d+(\.\d*)?|\.\d+)$/.test(raw)) n = Number(raw);
+    else throw new ValueProblem(`must be a number from ${min} to ${max} (fractions such as 0.5 allowed)`);
+    if (!Number.isFinite(n) || n < min || n > max) throw new ValueProblem(`must be a number from ${min} to ${max} (fractions such as 0.5 allowed)`);
     return n;
   };
 }
@@ -175,4 +188,19 @@ function readPortSpec(item: unknown): PortSpec {
     }
   }
   throw new ValueProblem('must list entries tcp/N or udp/N (or { protocol, port } objects) with N from 1 to 65535');
+}
+
+/**
+ * A command of the exec back end: words split at blanks, '…' and "…" grouping, placeholders
+ * checked for `kind` (see firewall/exec.ts); empty text means "not set".
+ */
+export function execCommand(kind: ExecCommandKind): ValueReader<ExecCommand> {
+  return (raw) => {
+    if (raw === '') return undefined;
+    try {
+      return parseExecCommand(raw, kind, 'it');
+    } catch (err) {
+      throw new ValueProblem(`is not a usable command: ${(err as Error).message.replace(/^it /, '')}`);
+    }
+  };
 }

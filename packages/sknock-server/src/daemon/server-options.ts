@@ -36,10 +36,12 @@ export interface ServerLimits {
   readonly rateLimitPerSecond?: number;
   /** Sources tracked by the rate limiter. */
   readonly rateLimitMaxSources?: number;
-  /** Ephemeral keys remembered from every packet that reached the ECDH. */
+  /** Ephemeral keys remembered (with their AES keys) from refused packets that cost an ECDH. */
   readonly replaySeenMax?: number;
-  /** Ephemeral keys remembered from packets whose signature verified. */
+  /** Ephemeral keys remembered from accepted knocks. */
   readonly replayVerifiedMax?: number;
+  /** Of which one client certificate may hold. */
+  readonly replayVerifiedPerCertificateMax?: number;
   /** Datagrams waiting for the crypto stages. */
   readonly queueMax?: number;
   /** Datagrams processed before yielding to the event loop. */
@@ -62,6 +64,7 @@ const LIMIT_NAMES: readonly (keyof ServerLimits)[] = [
   'rateLimitMaxSources',
   'replaySeenMax',
   'replayVerifiedMax',
+  'replayVerifiedPerCertificateMax',
   'queueMax',
   'batchMax',
   'openPendingMax',

@@ -9,6 +9,8 @@ import { STOP_DRAIN_TIMEOUT_MS } from '../constants.js';
 import { CrlManager, type CrlIssuerStatus, type CrlStatus } from '../crl/index.js';
 import { SknockServerError } from '../errors.js';
 import type { FirewallBackend } from '../firewall/backend.js';
+import { assertFirewallAccess } from '../firewall/access.js';
+import { isSknockFirewallError } from '../firewall/errors.js';
 import { createFirewallBackend } from '../firewall/index.js';
 import { createLogger, silentLogger } from '../logging/create-logger.js';
 import type { Logger } from '../logging/logger-type.js';
@@ -20,6 +22,7 @@ import { isReject } from '../pipeline/reject.js';
 import { ReplayCache } from '../pipeline/replay-cache.js';
 import type { Accept, KnockSource, PipelineSettings } from '../pipeline/types.js';
 import { TrustStore } from '../trust/index.js';
+import { FirewallWatchdog, type FirewallWatchdogStats } from './firewall-watchdog.js';
 import { GrantKeeper, type GrantCloseEvent, type GrantEvent } from './grant-keeper.js';
 import { bindKnockSocket, closeSocket } from './knock-socket.js';
 import { RejectLog } from './reject-log.js';
@@ -76,6 +79,8 @@ export interface ServerStats {
   readonly grants: { readonly pending: number; readonly held: number; readonly opened: number; readonly failedWrites: number; readonly lost: number; readonly revoked: number };
   readonly replayCache: { readonly seen: number; readonly verified: number };
   readonly rateLimitedSources: number;
+  /** The firewall watchdog (firewallCheckIntervalSeconds): checks made, repairs, failed checks. */
+  readonly firewall: FirewallWatchdogStats;
   /** The CRLs in force (absent while stopped). */
   readonly crl?: CrlSummary;
 }
@@ -95,7 +100,7 @@ export interface ServerEvents {
 }
 
 /** Config keys that only a restart applies (the socket and the firewall's base rules). */
-const RESTART_KEYS = ['knockPort', 'listenAddress', 'firewallBackend', 'firewallPolicy', 'emergencyAccessPorts', 'anyPortKnocks'] as const;
+const RESTART_KEYS = ['knockPort', 'listenAddress', 'firewallBackend', 'firewallPolicy', 'emergencyAccessPorts', 'anyPortKnocks', 'firewallCheckIntervalSeconds'] as const;
 
 function settingsOf(config: ServerConfig): PipelineSettings {
   return {
@@ -189,6 +194,8 @@ export class SknockServer extends EventEmitter<ServerEvents> {
   #firewall: FirewallBackend | undefined;
   /** True once setup() was called: only then may teardown() run (it would remove another instance's state). */
   #firewallTouched = false;
+  #watchdog: FirewallWatchdog | undefined;
+  #watchdogStats: FirewallWatchdogStats = { checks: 0, repairs: 0, failedChecks: 0 };
   #crl: CrlManager | undefined;
   #keeper: GrantKeeper | undefined;
   #pipeline: KnockPipeline | undefined;
@@ -249,9 +256,9 @@ export class SknockServer extends EventEmitter<ServerEvents> {
   /**
    * Reads the config (file), loads the credentials, starts the CRL manager, binds the socket,
    * sets the firewall up (policy, emergency ports, knock port, any-port knocks), then starts
-   * taking knocks. On failure everything started so far is undone and the error thrown:
-   * `SknockConfigError`, or `SknockServerError` (`ERR_SKNOCK_CREDENTIALS`, `ERR_SKNOCK_FIREWALL`,
-   * `ERR_SKNOCK_BIND`).
+   * taking knocks, with the firewall watchdog running. On failure everything started so far is
+   * undone and the error thrown: `SknockConfigError`, or `SknockServerError`
+   * (`ERR_SKNOCK_CREDENTIALS`, `ERR_SKNOCK_FIREWALL`, `ERR_SKNOCK_FIREWALL_IN_USE`, `ERR_SKNOCK_BIND`).
    */
   async start(): Promise<ServerAddress> {
     if (this.#state !== 'stopped') throw new SknockServerError('ERR_SKNOCK_STATE', `start() while ${this.#state}`);
@@ -275,6 +282,8 @@ export class SknockServer extends EventEmitter<ServerEvents> {
       const credentials = await loadServerCredentials(config);
       const intermediates = await loadCaFile(config);
       this.#checkAnchors(credentials, intermediates);
+      const firewall = this.#makeFirewall(config);
+      this.#firewall = firewall;
 
       this.#crl = this.#makeCrlManager(config, credentials, intermediates);
       this.#issuersKey = issuersKey(credentials, intermediates);
@@ -282,8 +291,6 @@ export class SknockServer extends EventEmitter<ServerEvents> {
       this.#crl.on('updated', this.#onCrlUpdated);
       const trust = this.#makeTrustStore(config, credentials, intermediates, this.#crl);
 
-      const firewall = this.#makeFirewall(config);
-      this.#firewall = firewall;
       const limits = this.#options.limits ?? {};
       const keeper = new GrantKeeper({
         firewall,
@@ -311,7 +318,11 @@ export class SknockServer extends EventEmitter<ServerEvents> {
         trust,
         opener: keeper,
         rateLimiter: new SourceRateLimiter({ burst: limits.rateLimitBurst, perSecond: limits.rateLimitPerSecond, maxSources: limits.rateLimitMaxSources }),
-        replayCache: new ReplayCache({ maxSeen: limits.replaySeenMax, maxVerified: limits.replayVerifiedMax }),
+        replayCache: new ReplayCache({
+          maxSeen: limits.replaySeenMax,
+          maxVerified: limits.replayVerifiedMax,
+          maxVerifiedPerCertificate: limits.replayVerifiedPerCertificateMax,
+        }),
       });
       this.#rejectLog = new RejectLog({
         logger: log,
@@ -336,12 +347,26 @@ export class SknockServer extends EventEmitter<ServerEvents> {
           policy: config.firewallPolicy,
           emergencyAccessPorts: config.emergencyAccessPorts,
           knockPort: bound.port,
+          listenAddress: bound.address,
           anyPortKnocks: config.anyPortKnocks,
           minKnockDatagramLength: Math.max(0, config.knockPacketMinLength - FRAME_OVERHEAD_IPV6),
         });
       } catch (err) {
-        throw new SknockServerError('ERR_SKNOCK_FIREWALL', `firewall back end ${firewall.name} could not be set up: ${errorMessage(err)}`, { cause: err });
+        if (isSknockFirewallError(err, 'ERR_SKNOCK_FIREWALL_IN_USE')) {
+          // Another daemon's rules: setup changed nothing, and nothing may be torn down.
+          this.#firewallTouched = false;
+          throw new SknockServerError('ERR_SKNOCK_FIREWALL_IN_USE', `firewall back end ${firewall.name}: ${err.message}`, { cause: err });
+        }
+        const hint = isSknockFirewallError(err, 'ERR_SKNOCK_FIREWALL_UNAVAILABLE') ? ' (sknock-server check-config --firewall says what is missing)' : '';
+        throw new SknockServerError('ERR_SKNOCK_FIREWALL', `firewall back end ${firewall.name} could not be set up: ${errorMessage(err)}${hint}`, { cause: err });
       }
+      this.#watchdog = new FirewallWatchdog({
+        firewall,
+        intervalMs: config.firewallCheckIntervalSeconds * 1000,
+        logger: log.child({ component: 'firewall' }),
+        now: this.#now,
+      });
+      this.#watchdog.start();
 
       this.#state = 'running';
       log.info(
@@ -357,6 +382,12 @@ export class SknockServer extends EventEmitter<ServerEvents> {
         },
         'sknock-server listening',
       );
+      if (firewall.name === 'iptables' && config.anyPortKnocks && config.firewallPolicy !== 'drop') {
+        log.warn(
+          { event: 'fingerprint', firewall: firewall.name, policy: config.firewallPolicy, anyPortKnocks: true },
+          'iptables with anyPortKnocks: knock-shaped datagrams are absorbed on every UDP port while others get ICMP port unreachable, so a scanner can tell a knock daemon is there (nftables, anyPortKnocks off or firewallPolicy drop avoid that)',
+        );
+      }
       this.emit('listening', bound);
       return bound;
     } catch (err) {
@@ -410,12 +441,29 @@ export class SknockServer extends EventEmitter<ServerEvents> {
     if (typeof chosen !== 'string') return chosen;
     const log = this.#logger.child({ component: 'firewall' });
     try {
+      // Before anything is changed: a missing program or capability is named, not met as nft's netlink error.
+      assertFirewallAccess(chosen);
       if (chosen === 'iptables') {
-        return createFirewallBackend('iptables', { onError: (err) => log.error({ error: err.message }, 'firewall error') });
+        return createFirewallBackend('iptables', {
+          onError: (err) => (err.code === 'ERR_SKNOCK_FIREWALL_IN_USE' ? log.warn({ code: err.code, error: err.message }, 'firewall left alone') : log.error({ code: err.code, error: err.message }, 'firewall error')),
+        });
+      }
+      if (chosen === 'exec') {
+        return createFirewallBackend('exec', {
+          open: config.execOpenCommand ?? [],
+          close: config.execCloseCommand ?? [],
+          ...(config.execSetupCommand ? { setup: config.execSetupCommand } : {}),
+          ...(config.execTeardownCommand ? { teardown: config.execTeardownCommand } : {}),
+          commandTimeoutMs: config.execCommandTimeoutSeconds * 1000,
+          onError: (err) => log.error({ error: err.message, command: err.command, stderr: err.stderr }, 'firewall error'),
+        });
       }
       if (chosen === 'nftables') {
-        // The nft -i session ended between batches (the next one starts another) or could not start (nft -f - per batch).
-        return createFirewallBackend('nftables', { onError: (err) => log.warn({ error: err.message }, 'nft session') });
+        // The nft -i session ended between batches (the next one starts another) or could not start
+        // (nft -f - per batch); or teardown found another instance's table and left it.
+        return createFirewallBackend('nftables', {
+          onError: (err) => log.warn({ code: err.code, error: err.message }, err.code === 'ERR_SKNOCK_FIREWALL_IN_USE' ? 'firewall left alone' : 'nft session'),
+        });
       }
       return createFirewallBackend(chosen);
     } catch (err) {
@@ -591,6 +639,12 @@ export class SknockServer extends EventEmitter<ServerEvents> {
     const socket = this.#socket;
     this.#socket = undefined;
     if (socket !== undefined) await closeSocket(socket);
+    const watchdog = this.#watchdog;
+    this.#watchdog = undefined;
+    if (watchdog !== undefined) {
+      await watchdog.stop();
+      this.#watchdogStats = watchdog.stats;
+    }
     this.#queue?.clear();
     if (this.#keeper !== undefined) {
       await this.#keeper.idle(STOP_DRAIN_TIMEOUT_MS);
@@ -613,6 +667,11 @@ export class SknockServer extends EventEmitter<ServerEvents> {
         await firewall.teardown();
       } catch (err) {
         const line = { event: 'teardown', firewall: firewall.name, error: errorMessage(err) };
+        // The tools could not run at all (no permission, no program): the failed setup could not have changed anything either.
+        if (afterFailedStart && isSknockFirewallError(err, 'ERR_SKNOCK_FIREWALL_UNAVAILABLE')) {
+          this.#logger.debug(line, 'nothing to undo: the firewall tools could not run');
+          return;
+        }
         if (afterFailedStart) this.#logger.warn(line, 'could not undo the firewall set-up of the failed start');
         else this.#logger.error(line, 'firewall teardown failed');
         throw err;
@@ -644,6 +703,7 @@ export class SknockServer extends EventEmitter<ServerEvents> {
       grants: this.#keeper?.stats() ?? { pending: 0, held: 0, opened: 0, failedWrites: 0, lost: 0, revoked: 0 },
       replayCache: { seen: pipeline?.replayCache.seenSize ?? 0, verified: pipeline?.replayCache.verifiedSize ?? 0 },
       rateLimitedSources: pipeline?.rateLimiter.size ?? 0,
+      firewall: this.#watchdog?.stats ?? this.#watchdogStats,
       crl: this.#crl === undefined ? undefined : crlStatusForLog(this.#crl.status()),
     };
   }

@@ -29,8 +29,15 @@ export interface FirewallSetup {
   /** The UDP port the daemon's socket is bound to (knock datagrams must reach it). */
   readonly knockPort: number;
   /**
-   * When true, knock-shaped UDP datagrams sent to any port are redirected to `knockPort`
-   * (config `anyPortKnocks`): `udp length >= N @th,64,32 0x61010000 redirect to :knockPort`.
+   * The address the daemon's socket is bound to (default `::`: every address, IPv4 and IPv6;
+   * `0.0.0.0`: every IPv4 address). Back ends that hand the daemon copies of knock-shaped
+   * datagrams (nftables) copy only those the socket can receive.
+   */
+  readonly listenAddress?: string;
+  /**
+   * When true, knock-shaped UDP datagrams addressed to this host on any UDP port reach the
+   * daemon's socket (config `anyPortKnocks`): nftables hands it a copy, iptables redirects them.
+   * Datagrams the host forwards are never touched.
    */
   readonly anyPortKnocks: boolean;
   /**
@@ -41,10 +48,24 @@ export interface FirewallSetup {
   readonly minKnockDatagramLength: number;
 }
 
+/** What `FirewallBackend.check()` found. */
+export interface FirewallCheckResult {
+  /** True when the rules were in force as set up; false when they were missing or changed and have been rebuilt. */
+  readonly intact: boolean;
+  /** What was wrong, for the log (when not intact). */
+  readonly problem?: string;
+  /** How many grants the rebuild wrote back (when not intact). */
+  readonly grants?: number;
+}
+
 export interface FirewallBackend {
   /** `nftables`, `iptables`, `memory`, or the plug-in's own name. */
   readonly name: string;
-  /** Installs the back end's own table/chains and the policy. Idempotent; removes stale state of an earlier run first. */
+  /**
+   * Installs the back end's own table/chains and the policy. Idempotent; replaces what an
+   * earlier instance left when that instance is gone (its process died), and rejects with
+   * `ERR_SKNOCK_FIREWALL_IN_USE`, changing nothing, while another live instance owns them.
+   */
   setup(setup: FirewallSetup): Promise<void>;
   /**
    * Allows `grant.address` to reach `grant.protocol`/`grant.port` for `durationSeconds`.
@@ -59,6 +80,17 @@ export interface FirewallBackend {
   close(grant: Grant): Promise<void>;
   /** Grants in force now, with their expiry (ms since epoch). */
   list(): Promise<ReadonlyArray<Grant & { readonly expiresAt: number }>>;
-  /** Removes exactly what `setup` and `open` added, nothing else. */
+  /**
+   * Removes exactly what `setup` and `open` added, nothing else; leaves the firewall alone when
+   * another instance owns the table or chains by now.
+   */
   teardown(): Promise<void>;
+  /**
+   * Optional: verifies that the rules are in force as set up and, when they are missing or
+   * changed (someone ran `nft flush ruleset`, `iptables -F`), rebuilds them with every live
+   * grant. Cheap enough to call every few seconds (the daemon's watchdog does). Rejects with
+   * STATE before `setup`, IN_USE when another live instance owns the table by now (nothing is
+   * touched), or the error of a rebuild that failed.
+   */
+  check?(): Promise<FirewallCheckResult>;
 }

@@ -9,6 +9,7 @@
  * | `ERR_SKNOCK_FIREWALL_TIMEOUT` | a firewall command did not finish in time and was killed |
  * | `ERR_SKNOCK_FIREWALL_INVALID_ARGUMENT` | a grant, duration, setup or option is malformed; the message names it |
  * | `ERR_SKNOCK_FIREWALL_STATE` | `open`/`close` before `setup` or after `teardown` |
+ * | `ERR_SKNOCK_FIREWALL_IN_USE` | another live instance (another daemon, or another back end of this process) owns the table or chains in this network namespace; nothing was changed |
  */
 
 export type SknockFirewallErrorCode =
@@ -16,7 +17,8 @@ export type SknockFirewallErrorCode =
   | 'ERR_SKNOCK_FIREWALL_COMMAND'
   | 'ERR_SKNOCK_FIREWALL_TIMEOUT'
   | 'ERR_SKNOCK_FIREWALL_INVALID_ARGUMENT'
-  | 'ERR_SKNOCK_FIREWALL_STATE';
+  | 'ERR_SKNOCK_FIREWALL_STATE'
+  | 'ERR_SKNOCK_FIREWALL_IN_USE';
 
 export interface SknockFirewallErrorDetails {
   /** The command line that failed, for logs (arguments joined by spaces). */

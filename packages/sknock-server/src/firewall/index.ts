@@ -1,9 +1,10 @@
 /**
- * The daemon's firewall back ends: nftables (default), iptables/ip6tables, and an in-memory
- * one for tests and embedding, behind one interface (`FirewallBackend`, backend.ts).
+ * The daemon's firewall back ends: nftables (default), iptables/ip6tables, exec (the
+ * operator's own commands), and an in-memory one for tests and embedding, behind one interface (`FirewallBackend`, backend.ts).
  */
 import type { FirewallBackend } from './backend.js';
 import { SknockFirewallError } from './errors.js';
+import { ExecFirewallBackend, type ExecBackendOptions } from './exec.js';
 import { IptablesBackend, type IptablesBackendOptions } from './iptables.js';
 import { MemoryFirewallBackend, type MemoryBackendOptions } from './memory.js';
 import { NftablesBackend, type NftablesBackendOptions } from './nftables.js';
@@ -17,15 +18,18 @@ export type { NftablesBackendOptions } from './nftables.js';
 export { IptablesBackend } from './iptables.js';
 export type { IptablesBackendOptions } from './iptables.js';
 export { MemoryFirewallBackend } from './memory.js';
+export { ExecFirewallBackend } from './exec.js';
+export type { ExecBackendOptions } from './exec.js';
 export type { MemoryBackendOptions, MemoryFirewallEvent } from './memory.js';
 
-export type FirewallBackendName = 'nftables' | 'iptables' | 'memory';
+export type FirewallBackendName = 'nftables' | 'iptables' | 'memory' | 'exec';
 
 /** Options of each built-in back end, by name. */
 export interface FirewallBackendOptionsByName {
   readonly nftables: NftablesBackendOptions;
   readonly iptables: IptablesBackendOptions;
   readonly memory: MemoryBackendOptions;
+  readonly exec: ExecBackendOptions;
 }
 
 /**
@@ -43,10 +47,12 @@ export function createFirewallBackend<N extends FirewallBackendName>(
       return new IptablesBackend(options as IptablesBackendOptions | undefined);
     case 'memory':
       return new MemoryFirewallBackend(options as MemoryBackendOptions | undefined);
+    case 'exec':
+      return new ExecFirewallBackend(options as ExecBackendOptions);
     default:
       throw new SknockFirewallError(
         'ERR_SKNOCK_FIREWALL_INVALID_ARGUMENT',
-        `firewallBackend must be nftables, iptables or memory, got ${JSON.stringify(name)}`,
+        `firewallBackend must be nftables, iptables, exec or memory, got ${JSON.stringify(name)}`,
       );
   }
 }

@@ -13,11 +13,17 @@
  * a batch runs joins the next one. The back end keeps what it installed in memory, so a
  * second knock for an open grant only moves its timer and never adds a second rule. If a
  * batch fails (say, someone flushed the filter table), that family's chains are rebuilt with
- * every live grant in one transaction.
+ * every live grant in one transaction. `check()` finds such damage without waiting for a
+ * batch: one `iptables-save` per family, compared with the rules as set up (chains, their
+ * rules, the grant rules, the jumps first in INPUT and PREROUTING).
+ *
+ * One instance per chain set: the jump to the grants chain carries the owner mark (owner.ts).
+ * Setup refuses, changing nothing, while that owner runs, and takes over the chains of one that
+ * has died; teardown leaves chains another instance has marked.
  */
-import type { FirewallBackend, FirewallSetup, Grant } from './backend.js';
+import type { FirewallBackend, FirewallCheckResult, FirewallSetup, Grant } from './backend.js';
 import { DEFAULT_COMMAND_TIMEOUT_MS, DEFAULT_IPTABLES_CHAIN, DEFAULT_MAX_BATCH } from './constants.js';
-import { SknockFirewallError } from './errors.js';
+import { SknockFirewallError, isSknockFirewallError } from './errors.js';
 import type { ListedGrant } from './grant-table.js';
 import {
   grantRule,
@@ -26,12 +32,17 @@ import {
   iptablesTeardownScript,
   isEmptyTable,
   isNftVariant,
+  ourRules,
   parseIptablesSave,
+  rulesProblem,
+  savedOwner,
   withoutOurs,
   type IpFamily,
   type IptablesChains,
+  type OurRules,
   type SavedTable,
 } from './iptables-rules.js';
+import { claimInstance, formatOwnerMark, newInstanceId, ownMark, ownerState, parseOwnerMark, releaseInstance, type OwnerMark, type OwnerState } from './owner.js';
 import { runCommand } from './run-command.js';
 import { SerialBatcher, type BatchOutcome } from './serial-batcher.js';
 import {
@@ -47,7 +58,7 @@ import {
 } from './validate.js';
 
 export interface IptablesBackendOptions {
-  /** Prefix of our chains (default `SKNOCK`: `SKNOCK`, `SKNOCK-GRANTS`, nat `SKNOCK-KNOCK`). */
+  /** Prefix of our chains (default `SKNOCK`: `SKNOCK`, `SKNOCK-GRANTS`, nat `SKNOCK-KNOCK`, mangle `SKNOCK-COPY`). */
   readonly chain?: string;
   /** Run every command inside this named network namespace (`ip netns exec NAME …`). */
   readonly netns?: string;
@@ -78,7 +89,12 @@ interface Desired {
 interface FamilyState {
   /** Tables (`filter`, `nat`) that did not exist before our first setup. */
   readonly createdTables: Set<string>;
+  /** Our rules as iptables-save printed them right after setup (what `check()` compares with). */
+  reference?: OurRules;
 }
+
+/** How often an install reads the chains and tries again when another instance changed them at the same moment. */
+const INSTALL_ATTEMPTS = 3;
 
 export class IptablesBackend implements FirewallBackend {
   readonly name = 'iptables';
@@ -96,6 +112,8 @@ export class IptablesBackend implements FirewallBackend {
   /** Keys of the batch being applied. */
   #inFlight = new Set<string>();
   readonly #familyState = new Map<IpFamily, FamilyState>();
+  /** This instance's id in the owner mark. */
+  readonly #instance = newInstanceId();
   #setup: FirewallSetup | undefined;
   #retryTimer: NodeJS.Timeout | undefined;
   #batches = 0;
@@ -134,22 +152,59 @@ export class IptablesBackend implements FirewallBackend {
   async setup(setup: FirewallSetup): Promise<void> {
     const checked = normalizeSetup(setup);
     await this.#batcher.exclusive(async () => {
-      const now = Date.now();
-      const grants = this.#liveDesired(now);
-      await Promise.all(
-        this.families.map(async (family) => {
-          const current = await this.#save(family);
-          let state = this.#familyState.get(family);
-          if (state === undefined) {
-            state = { createdTables: new Set(['filter', 'nat'].filter((t) => !current.tables.has(t))) };
-            this.#familyState.set(family, state);
-          }
-          await this.#restore(family, iptablesSetupScript(family, this.chains, checked, current.tables, grants));
+      const grants = this.#liveDesired(Date.now());
+      // Every family is checked for a live owner before any is changed.
+      const current = await Promise.all(this.families.map(async (family) => [family, await this.#save(family)] as const));
+      for (const [, saved] of current) this.#refuseForeign(saved.tables, false);
+      const done: IpFamily[] = [];
+      const results = await Promise.allSettled(
+        current.map(async ([family, saved]) => {
+          const state = this.#familyState.get(family);
+          if (state === undefined) this.#familyState.set(family, { createdTables: new Set(['filter', 'nat', 'mangle'].filter((t) => !saved.tables.has(t))) });
+          else state.reference = undefined; // set up again: recorded anew
+          await this.#installFamily(family, checked, grants, saved, false);
+          done.push(family);
         }),
       );
+      const failure = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+      if (failure !== undefined) {
+        // One family in, the other refused (another instance won it meanwhile): take ours out
+        // again, so no chain is left marked by an instance that never came up.
+        await Promise.all(done.map((family) => this.#removeOwn(family).catch(() => undefined)));
+        throw failure.reason;
+      }
       this.#installed.clear();
       for (const g of grants) if (this.families.includes(g.family)) this.#installed.add(grantKey(g));
       this.#setup = checked;
+      claimInstance(this.#instance);
+    });
+  }
+
+  /**
+   * One `iptables-save` per family, compared with the rules as set up; a family that differs
+   * is rebuilt with every live grant. Rejects with IN_USE (nothing touched) when another live
+   * instance has marked the chains by now.
+   */
+  async check(): Promise<FirewallCheckResult> {
+    return this.#batcher.exclusive(async () => {
+      const setup = this.#setup;
+      if (setup === undefined) {
+        throw new SknockFirewallError('ERR_SKNOCK_FIREWALL_STATE', 'the iptables back end is not set up (call setup() first)');
+      }
+      const problems: string[] = [];
+      let grants = 0;
+      for (const family of this.families) {
+        const saved = await this.#save(family);
+        const problem = this.#problem(family, saved.tables);
+        if (problem === undefined) continue;
+        this.#refuseForeign(saved.tables, true);
+        const live = this.#liveDesired(Date.now()).filter((g) => g.family === family);
+        await this.#installFamily(family, setup, live, saved, true);
+        this.#markInstalled(family, live);
+        problems.push(`${family === 4 ? 'iptables' : 'ip6tables'}: ${problem}`);
+        grants += live.length;
+      }
+      return problems.length === 0 ? { intact: true } : { intact: false, problem: problems.join('; '), grants };
     });
   }
 
@@ -190,14 +245,24 @@ export class IptablesBackend implements FirewallBackend {
 
   async teardown(): Promise<void> {
     await this.#batcher.exclusive(async () => {
+      const wasSetUp = this.#setup !== undefined;
       this.#setup = undefined;
       for (const d of this.#desired.values()) clearTimeout(d.timer);
       this.#desired.clear();
       if (this.#retryTimer) clearTimeout(this.#retryTimer);
       this.#retryTimer = undefined;
+      releaseInstance(this.#instance);
       await Promise.all(
         this.families.map(async (family) => {
           const current = await this.#save(family);
+          const owner = savedOwner(current.tables.get('filter'), this.chains);
+          const mark = owner === undefined ? undefined : parseOwnerMark(owner);
+          // Another instance's chains (or, for an instance never set up, chains it did not make): leave them.
+          if (owner !== undefined ? mark?.instance !== this.#instance : !wasSetUp && current.tables.get('filter')?.chains.has(this.chains.main)) {
+            const who = mark === undefined ? 'not made by this instance' : `owned by pid ${mark.pid}, knock port ${mark.knockPort}`;
+            this.#onError?.(new SknockFirewallError('ERR_SKNOCK_FIREWALL_IN_USE', `teardown left chain ${this.chains.main} (IPv${family}) alone: it is ${who}`));
+            return;
+          }
           const script = iptablesTeardownScript(this.chains, current.tables);
           if (script !== '') await this.#restore(family, script);
           await this.#dropTablesWeCreated(family, current.text, current.tables);
@@ -206,6 +271,62 @@ export class IptablesBackend implements FirewallBackend {
       this.#installed.clear();
       this.#familyState.clear();
     });
+  }
+
+  /** Removes one family's chains if they carry this instance's mark. */
+  async #removeOwn(family: IpFamily): Promise<void> {
+    const current = await this.#save(family);
+    const owner = savedOwner(current.tables.get('filter'), this.chains);
+    if (owner === undefined || parseOwnerMark(owner)?.instance !== this.#instance) return;
+    const script = iptablesTeardownScript(this.chains, current.tables);
+    if (script !== '') await this.#restore(family, script);
+    await this.#dropTablesWeCreated(family, current.text, current.tables);
+  }
+
+  /** Throws IN_USE when the chains in `tables` carry the mark of another live instance. */
+  #refuseForeign(tables: Map<string, SavedTable>, repairing: boolean): void {
+    const owner = savedOwner(tables.get('filter'), this.chains);
+    const mark = owner === undefined ? undefined : parseOwnerMark(owner);
+    if (mark === undefined) return;
+    const state = ownerState(mark, this.#instance);
+    if (state === 'alive' || state === 'unknown') throw inUse(this.chains.main, mark, state, repairing);
+  }
+
+  /** What is wrong with one family's chains now (undefined: nothing). */
+  #problem(family: IpFamily, tables: Map<string, SavedTable>): string | undefined {
+    const reference = this.#familyState.get(family)?.reference;
+    if (reference === undefined) return 'no record of the rules as set up';
+    const grantLines = [...this.#installed].map(grantFromKey).filter((g) => g.family === family).map((g) => grantRule(this.chains, g, '-A'));
+    return rulesProblem(ourRules(tables, this.chains), reference, grantLines, this.chains);
+  }
+
+  #markInstalled(family: IpFamily, grants: readonly Grant[]): void {
+    for (const key of [...this.#installed]) if (grantFromKey(key).family === family) this.#installed.delete(key);
+    for (const g of grants) this.#installed.add(grantKey(g));
+  }
+
+  /**
+   * Installs one family's chains with `grants`, starting from `saved` (read just before). The
+   * script's guard makes it fail when the chains changed hands meanwhile: then they are read
+   * again and the decision made again. Records the rules as iptables-save prints them.
+   */
+  async #installFamily(family: IpFamily, setup: FirewallSetup, grants: readonly Grant[], saved: { tables: Map<string, SavedTable> }, repairing: boolean): Promise<void> {
+    const owner = formatOwnerMark(ownMark(this.#instance, setup.knockPort));
+    let current = saved.tables;
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await this.#restore(family, iptablesSetupScript(family, this.chains, setup, current, grants, owner));
+        break;
+      } catch (err) {
+        if (attempt >= INSTALL_ATTEMPTS || !lostRace(err)) throw err;
+        current = (await this.#save(family)).tables;
+        this.#refuseForeign(current, repairing);
+      }
+    }
+    const state = this.#familyState.get(family);
+    if (state !== undefined && state.reference === undefined) {
+      state.reference = ourRules((await this.#save(family)).tables, this.chains);
+    }
   }
 
   #checkGrant(grant: Grant): Grant {
@@ -298,8 +419,9 @@ export class IptablesBackend implements FirewallBackend {
             }
             try {
               await this.#rebuild(family, setup);
-            } catch {
-              failed.set(family, err);
+            } catch (rebuildError) {
+              // Another live instance owns the chains now: say so, not what the batch ran into.
+              failed.set(family, isSknockFirewallError(rebuildError, 'ERR_SKNOCK_FIREWALL_IN_USE') ? rebuildError : err);
             }
           }
         }),
@@ -329,12 +451,11 @@ export class IptablesBackend implements FirewallBackend {
 
   /** Reinstalls one family's chains with every live grant (after a failed batch). */
   async #rebuild(family: IpFamily, setup: FirewallSetup): Promise<void> {
-    const now = Date.now();
-    const grants = this.#liveDesired(now).filter((g) => g.family === family);
-    const current = await this.#save(family);
-    await this.#restore(family, iptablesSetupScript(family, this.chains, setup, current.tables, grants));
-    for (const key of [...this.#installed]) if (grantFromKey(key).family === family) this.#installed.delete(key);
-    for (const g of grants) this.#installed.add(grantKey(g));
+    const grants = this.#liveDesired(Date.now()).filter((g) => g.family === family);
+    const saved = await this.#save(family);
+    this.#refuseForeign(saved.tables, true);
+    await this.#installFamily(family, setup, grants, saved, true);
+    this.#markInstalled(family, grants);
   }
 
   #scheduleRetry(key: string): void {
@@ -380,6 +501,22 @@ export class IptablesBackend implements FirewallBackend {
     const file = family === 4 ? this.#commands.iptablesRestore : this.#commands.ip6tablesRestore;
     await runCommand(file, ['--noflush', '--wait', '10'], { input: script, netns: this.netns, timeoutMs: this.#timeoutMs });
   }
+}
+
+/** The setup's guard failed: a chain appeared, or the owner rule seen was replaced, since it was read. */
+function lostRace(err: unknown): boolean {
+  return isSknockFirewallError(err, 'ERR_SKNOCK_FIREWALL_COMMAND') && /Chain already exists|File exists|does a matching rule exist|No chain\/target\/match by that name/.test(err.stderr ?? '');
+}
+
+function inUse(chain: string, mark: OwnerMark, state: OwnerState, repairing: boolean): SknockFirewallError {
+  const where =
+    state === 'unknown'
+      ? `an sknock-server in another pid namespace (pid ${mark.pid} there, knock port ${mark.knockPort}), whose process cannot be looked up from here`
+      : `another running sknock-server (pid ${mark.pid}, knock port ${mark.knockPort})`;
+  const advice = repairing
+    ? 'this instance no longer has its rules in force and leaves those chains alone'
+    : `one daemon per network namespace: stop that one first (if its process is gone, remove the chains by hand: iptables -D INPUT -j ${chain}; iptables -F ${chain}; iptables -X ${chain}, and the same with ip6tables)`;
+  return new SknockFirewallError('ERR_SKNOCK_FIREWALL_IN_USE', `iptables chain ${chain} belongs to ${where}; ${advice}`);
 }
 
 function grantFromKey(key: string): Grant {

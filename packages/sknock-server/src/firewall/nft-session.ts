@@ -30,6 +30,15 @@
  * - `close()` ends the process: closes its standard input (nft exits at end of input), waits,
  *   and kills it if it has not exited in time.
  *
+ * `list(command)` runs one `list …` command and resolves with what nft printed on standard
+ * output. Standard output and standard error are two pipes, read in either order, and a
+ * listing may be empty (`list ruleset` after `nft flush ruleset`), so the end of a listing is
+ * framed on standard output itself: the command is followed by `describe ip ttl`, which
+ * prints one fixed line and touches neither the kernel nor nft's cache; the listing is
+ * complete once standard output ends with that line (learnt from each new process by asking
+ * for it twice). Standard output is kept only while a listing is awaited, and drained
+ * otherwise.
+ *
  * The process and its pipes do not keep Node's event loop alive while no batch is waiting; if
  * the daemon dies, nft reads end of input and exits.
  */
@@ -46,6 +55,8 @@ export interface NftSessionOptions {
   readonly nft?: string;
   /** Run nft inside this named network namespace (`ip netns exec NAME nft -i`). */
   readonly netns?: string;
+  /** Options before `-i` (e.g. `['-t', '-a']`: terse listings with handles). */
+  readonly flags?: readonly string[];
   /** Longest wait for nft's answer to one batch before the process is killed (ms, default 10,000). */
   readonly timeoutMs?: number;
   /** Batches one process applies before a fresh one replaces it (default 4,096). */
@@ -74,6 +85,12 @@ interface Running {
   probed: boolean;
   /** Standard error not yet given to a batch. */
   stderr: string;
+  /** Standard output of the `list` command in flight (undefined: none is; output is drained). */
+  listing: string | undefined;
+  /** Told when `listing` has grown. */
+  onListing: (() => void) | undefined;
+  /** What `describe ip ttl` prints with this process (learnt at its first listing). */
+  frame: string | undefined;
   waiter: Waiter | undefined;
   batches: number;
   /** Set once the session ends the process on purpose (closing, replacing, killing after a timeout). */
@@ -82,6 +99,9 @@ interface Running {
   readonly done: Promise<void>;
   readonly markDone: () => void;
 }
+
+/** The command whose fixed output frames a listing on standard output. */
+const FRAME_COMMAND = 'describe ip ttl';
 
 /** A line of carets (and tildes) under an echoed input line: the tail of the previous marker's error. */
 const CARET_LINES = /^(?:[ \t]*[\^~][\^~ \t]*\n)+/;
@@ -125,7 +145,7 @@ export class NftSession {
   #spawned = 0;
 
   constructor(options: NftSessionOptions = {}) {
-    this.#argv = commandLine(options.nft ?? 'nft', ['-i'], options.netns);
+    this.#argv = commandLine(options.nft ?? 'nft', [...(options.flags ?? []), '-i'], options.netns);
     this.command = this.#argv.join(' ');
     this.#timeoutMs = options.timeoutMs ?? DEFAULT_COMMAND_TIMEOUT_MS;
     this.#maxBatches = options.maxBatches ?? NFT_SESSION_MAX_BATCHES;
@@ -160,6 +180,15 @@ export class NftSession {
    */
   run(script: string): Promise<void> {
     return this.#serial(() => this.#send(script));
+  }
+
+  /**
+   * Runs one `list …` command (one line) and resolves with its standard output. Rejects like
+   * `run` when nft refuses it (COMMAND with nft's message, e.g. `No such file or directory`
+   * for a table that does not exist), and with TIMEOUT when the listing does not end in time.
+   */
+  list(command: string): Promise<string> {
+    return this.#serial(() => this.#list(command));
   }
 
   /** Starts the process if none runs and waits until it answers (its first exchange, or a marker alone). */
@@ -210,6 +239,60 @@ export class NftSession {
       );
     }
     if (script !== undefined && ++proc.batches >= this.#maxBatches) this.#replace(proc);
+  }
+
+  async #list(command: string): Promise<string> {
+    const proc = this.#running ?? this.#spawn();
+    if (!proc.probed) await this.#probe(proc);
+    if (proc.frame === undefined) {
+      // Asked twice: the output is complete when it is one line twice over.
+      const twice = await this.#printed(proc, `${FRAME_COMMAND}\n${FRAME_COMMAND}\n`, (out) => out.length > 0 && out.length % 2 === 0 && out.slice(0, out.length / 2) === out.slice(out.length / 2) && out.endsWith('\n'));
+      proc.frame = twice.slice(0, twice.length / 2);
+    }
+    const frame = proc.frame;
+    const out = await this.#printed(proc, `${command.replace(/\n/g, ' ')}\n${FRAME_COMMAND}\n`, (o) => o.endsWith(frame));
+    return out.slice(0, out.length - frame.length);
+  }
+
+  /** Sends `lines` (and a marker); resolves with standard output once `complete` says it is all there. */
+  async #printed(proc: Running, lines: string, complete: (out: string) => boolean): Promise<string> {
+    proc.listing = '';
+    try {
+      const segment = await this.#exchange(proc, lines);
+      if (segment.trim() !== '') {
+        throw new SknockFirewallError(
+          looksUnavailable(segment) ? 'ERR_SKNOCK_FIREWALL_UNAVAILABLE' : 'ERR_SKNOCK_FIREWALL_COMMAND',
+          `${this.command} refused ${JSON.stringify(lines.trim().split('\n')[0])}: ${firstLines(segment.trim())}`,
+          { command: this.command, stderr: keptStderr(segment) },
+        );
+      }
+      return await this.#listingEnd(proc, complete);
+    } finally {
+      proc.listing = undefined;
+      proc.onListing = undefined;
+    }
+  }
+
+  /** Resolves with standard output once `complete` says it is all there. */
+  #listingEnd(proc: Running, complete: (out: string) => boolean): Promise<string> {
+    const done = (): boolean => complete(proc.listing ?? '');
+    if (done()) return Promise.resolve(proc.listing as string);
+    keepAlive(proc, true);
+    return new Promise<string>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        proc.onListing = undefined;
+        keepAlive(proc, false);
+        reject(new SknockFirewallError('ERR_SKNOCK_FIREWALL_TIMEOUT', `${this.command} did not finish a listing within ${this.#timeoutMs} ms`, { command: this.command }));
+      }, this.#timeoutMs);
+      proc.onListing = () => {
+        if (!done() && !proc.exited) return;
+        clearTimeout(timer);
+        proc.onListing = undefined;
+        keepAlive(proc, false);
+        if (done()) resolve(proc.listing as string);
+        else reject(new SknockFirewallError('ERR_SKNOCK_FIREWALL_COMMAND', `${this.command} exited during a listing`, { command: this.command }));
+      };
+    });
   }
 
   /**
@@ -333,9 +416,34 @@ export class NftSession {
     const stdin = child.stdin as Writable;
     const stdout = child.stdout as Readable;
     const stderrStream = child.stderr as Readable;
-    const proc: Running = { child, stdin, scratch, probed: false, stderr: '', waiter: undefined, batches: 0, ending: false, exited: false, done, markDone };
+    const proc: Running = {
+      child,
+      stdin,
+      scratch,
+      probed: false,
+      stderr: '',
+      listing: undefined,
+      onListing: undefined,
+      frame: undefined,
+      waiter: undefined,
+      batches: 0,
+      ending: false,
+      exited: false,
+      done,
+      markDone,
+    };
     this.#running = proc;
-    stdout.resume(); // nothing nft prints there is needed; drained so nft never blocks on it
+    // Drained so nft never blocks on it; kept only while a listing is awaited.
+    stdout.setEncoding('utf8');
+    stdout.on('data', (chunk: string) => {
+      if (proc.listing === undefined) return;
+      proc.listing += chunk;
+      if (proc.listing.length > NFT_SESSION_MAX_STDERR) {
+        this.#kill(proc);
+        return;
+      }
+      proc.onListing?.();
+    });
     stderrStream.setEncoding('utf8');
     stderrStream.on('data', (chunk: string) => {
       proc.stderr += chunk;
@@ -379,6 +487,7 @@ export class NftSession {
     this.#retiring.delete(proc);
     this.#dropScratch(proc);
     proc.markDone();
+    proc.onListing?.();
     if (proc.waiter !== undefined) this.#fail(proc, err);
     else if (!proc.ending) this.#onExit?.(err);
   }

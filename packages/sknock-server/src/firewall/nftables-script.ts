@@ -2,37 +2,65 @@
  * The nft scripts of the nftables back end, as pure functions of checked input (see
  * validate.ts), so their text can be unit-tested without root.
  *
- * The daemon owns one table, `inet <table>` (default `inet sknock`), and nothing else:
+ * The daemon owns the table `inet <table>` (default `inet sknock`) and, when it hands the
+ * daemon copies of knock-shaped datagrams, `ip <table>` and `ip6 <table>`; nothing else:
  *
  * ```
  * table inet sknock {
+ *   comment "sknock-server pid=4242 start=1234567 pidns=4026531836 id=9f2c4e1a7b3d5c60 port=62201"
  *   set ipv4_grants { type ipv4_addr . inet_proto . inet_service; flags timeout; }
  *   set ipv6_grants { type ipv6_addr . inet_proto . inet_service; flags timeout; }
  *   chain input {
  *     type filter hook input priority filter - 1; policy accept;
  *     # policy reject|drop only:
  *     ct state established,related accept
- *     iif "lo" accept
+ *     iif "lo" accept                                  # loopback, and the copies below
  *     meta l4proto { icmp, ipv6-icmp } accept          # ICMPv6 carries neighbour discovery
  *     tcp dport { 22 } accept                         # emergencyAccessPorts
- *     udp dport 62201 udp length >= 808 @th,64,32 0x61010000 accept   # knock-shaped only
  *     # every policy:
  *     ip saddr . meta l4proto . th dport @ipv4_grants accept
  *     ip6 saddr . meta l4proto . th dport @ipv6_grants accept
  *     # policy reject:  meta l4proto tcp reject with tcp reset; reject with icmpx type port-unreachable
  *     # policy drop:    drop
  *   }
- *   chain knock_redirect {                             # anyPortKnocks only
- *     type nat hook prerouting priority dstnat; policy accept;
- *     udp length >= 808 @th,64,32 0x61010000 redirect to :62201
+ * }
+ * table ip sknock {                                    # ip6: the same, with ::1
+ *   chain knock_copy {
+ *     type filter hook input priority filter - 2; policy accept;
+ *     iif != "lo" fib daddr type local udp length >= 808 @th,64,32 0x61010000 dup to 127.0.0.1 device "lo"
+ *   }
+ *   chain knock_port {                                 # anyPortKnocks only
+ *     type filter hook prerouting priority raw; policy accept;
+ *     iif "lo" fib saddr type != local udp dport != 62201 udp length >= 808 @th,64,32 0x61010000 udp dport set 62201
  *   }
  * }
  * ```
  *
- * Under `reject` the host answers exactly as a host without a firewall answers for a port
- * nobody listens on: TCP reset for TCP, ICMP port unreachable for the rest. A datagram to the
- * knock port that is not knock-shaped gets that same answer, so the daemon's socket does not
- * show itself to a scanner; under `drop` both vanish alike.
+ * How knocks reach the daemon. A knock-shaped datagram (long enough, starting `a` 1 0 0)
+ * addressed to this host is copied (`dup`) before the input chain sees it. The copy goes out
+ * through loopback with its header as it was, true source address included, comes back in on
+ * `lo` (accepted), has its destination port set to the knock port (anyPortKnocks) and
+ * reaches the daemon's socket. The original goes on and meets the policy like any other
+ * datagram. So under `reject` a knock, a knock-shaped datagram to any port and one to the
+ * knock port all get ICMP port unreachable, exactly as a host without the daemon answers:
+ * the daemon is invisible to a scanner under every policy. Which datagrams are copied:
+ *
+ * | policy | anyPortKnocks on | anyPortKnocks off |
+ * | --- | --- | --- |
+ * | reject, drop | to every port (the originals are refused) | to the knock port (the original is refused) |
+ * | none | to every port but the knock port (there the original reaches the socket) | none (the original reaches the socket) |
+ *
+ * Only datagrams that arrived addressed to this host are copied (`iif != "lo"` in the input
+ * hook, `fib daddr type local`): traffic the host forwards (a router, a container host, a VPN
+ * gateway) never passes the input hook, and broadcasts are left alone. Only datagrams the
+ * socket can receive are copied (`listenAddress`): none of a family it is not bound for,
+ * only those to its address when it is bound to one. The copy is marked untracked by the
+ * kernel (`dup`), so it never joins the original's conntrack flow; its port is rewritten
+ * statelessly, with the checksum.
+ *
+ * `dup` exists only in the `ip` and `ip6` families (not `inet`), hence the two small tables.
+ * The comment on the inet table names its owner (see owner.ts): setup refuses to replace a
+ * table whose owner still runs.
  */
 import type { FirewallSetup, Grant, PortSpec } from './backend.js';
 import { KNOCK_HEADER_WORD, UDP_HEADER_LENGTH } from './constants.js';
@@ -40,7 +68,11 @@ import { KNOCK_HEADER_WORD, UDP_HEADER_LENGTH } from './constants.js';
 export const NFT_SET_IPV4 = 'ipv4_grants';
 export const NFT_SET_IPV6 = 'ipv6_grants';
 export const NFT_INPUT_CHAIN = 'input';
-export const NFT_REDIRECT_CHAIN = 'knock_redirect';
+export const NFT_COPY_CHAIN = 'knock_copy';
+export const NFT_PORT_CHAIN = 'knock_port';
+
+/** Where each family's copy is sent: loopback's own address. */
+const LOOPBACK = { 4: '127.0.0.1', 6: '::1' } as const;
 
 /** One element to write with its timeout, for setup scripts. */
 export interface TimedGrant {
@@ -74,7 +106,6 @@ export function inputChainRules(setup: FirewallSetup): string[] {
       const rule = portsRule(setup.emergencyAccessPorts, protocol);
       if (rule) rules.push(rule);
     }
-    rules.push(`udp dport ${setup.knockPort} ${knockShapeMatch(setup.minKnockDatagramLength)} accept`);
   }
   rules.push(`ip saddr . meta l4proto . th dport @${NFT_SET_IPV4} accept`);
   rules.push(`ip6 saddr . meta l4proto . th dport @${NFT_SET_IPV6} accept`);
@@ -88,31 +119,99 @@ export function inputChainRules(setup: FirewallSetup): string[] {
 }
 
 /**
- * Replaces the table in one transaction: removes a stale table of an earlier run (the empty
- * `table` line makes the `delete` succeed when there is none), creates the sets and chains,
- * and writes `grants` back with their remaining timeouts. Atomic: on any error nothing changes.
+ * For family `family`: undefined when the daemon's socket receives nothing of it, else the
+ * destination match of the datagrams it receives ('' for any local address).
  */
-export function nftSetupScript(table: string, setup: FirewallSetup, grants: readonly TimedGrant[] = []): string {
-  const lines = [
-    `table inet ${table} {}`,
-    `delete table inet ${table}`,
+function socketDestination(setup: FirewallSetup, family: 4 | 6): string | undefined {
+  const bound = setup.listenAddress ?? '::';
+  if (bound === '::') return '';
+  if (bound === '0.0.0.0') return family === 4 ? '' : undefined;
+  const boundFamily = bound.includes(':') ? 6 : 4;
+  if (boundFamily !== family) return undefined;
+  return `${family === 4 ? 'ip' : 'ip6'} daddr ${bound} `;
+}
+
+/** Which knock-shaped datagrams get a copy, by destination port ('' for all; undefined: none). See the module comment. */
+function copiedPorts(setup: FirewallSetup): string | undefined {
+  if (setup.policy === 'none') return setup.anyPortKnocks ? `udp dport != ${setup.knockPort} ` : undefined;
+  return setup.anyPortKnocks ? '' : `udp dport ${setup.knockPort} `;
+}
+
+/** The copy rule of family `family`, or undefined when that family gets none. */
+export function copyRule(setup: FirewallSetup, family: 4 | 6): string | undefined {
+  const destination = socketDestination(setup, family);
+  const ports = copiedPorts(setup);
+  if (destination === undefined || ports === undefined) return undefined;
+  return `iif != "lo" fib daddr type local ${destination}${ports}${knockShapeMatch(setup.minKnockDatagramLength)} dup to ${LOOPBACK[family]} device "lo"`;
+}
+
+/** The rule that points a copy at the knock port (anyPortKnocks). */
+export function copyPortRule(setup: FirewallSetup): string {
+  return `iif "lo" fib saddr type != local udp dport != ${setup.knockPort} ${knockShapeMatch(setup.minKnockDatagramLength)} udp dport set ${setup.knockPort}`;
+}
+
+/** The families that get a copy table. */
+export function copyFamilies(setup: FirewallSetup): Array<4 | 6> {
+  return ([4, 6] as const).filter((f) => copyRule(setup, f) !== undefined);
+}
+
+/** `ip` or `ip6`. */
+export function nftFamily(family: 4 | 6): 'ip' | 'ip6' {
+  return family === 4 ? 'ip' : 'ip6';
+}
+
+/** How setup finds the inet table: absent, or there with this handle (which must still be it). */
+export type TableExpectation = { readonly absent: true } | { readonly handle: number };
+
+function quoted(text: string): string {
+  return `"${text.replace(/["\\]/g, '')}"`;
+}
+
+/**
+ * Puts the tables in place in one transaction (on any error nothing changes), writing
+ * `grants` back with their remaining timeouts. The first command is the guard that makes it
+ * safe against another instance doing the same at the same moment: `create table`, which
+ * fails if a table has appeared since `expect` was read, or `delete table … handle N`, which
+ * fails if the table seen has been replaced since. The copy tables are replaced whatever they
+ * hold (the empty `table` line makes each `delete` succeed when there is none).
+ */
+export function nftSetupScript(
+  table: string,
+  setup: FirewallSetup,
+  owner: string,
+  expect: TableExpectation,
+  grants: readonly TimedGrant[] = [],
+): string {
+  // A table's comment is set when it is made (a later `table … { comment }` leaves it), so `create` carries it.
+  const lines = 'absent' in expect ? [`create table inet ${table} { comment ${quoted(owner)}; }`] : [`delete table inet handle ${expect.handle}`];
+  lines.push(
     `table inet ${table} {`,
+    `\tcomment ${quoted(owner)}`,
     `\tset ${NFT_SET_IPV4} { type ipv4_addr . inet_proto . inet_service; flags timeout; }`,
     `\tset ${NFT_SET_IPV6} { type ipv6_addr . inet_proto . inet_service; flags timeout; }`,
     `\tchain ${NFT_INPUT_CHAIN} {`,
     '\t\ttype filter hook input priority filter - 1; policy accept;',
     ...inputChainRules(setup).map((r) => `\t\t${r}`),
     '\t}',
-  ];
-  if (setup.anyPortKnocks) {
+    '}',
+  );
+  for (const family of [4, 6] as const) {
+    const f = nftFamily(family);
+    lines.push(`table ${f} ${table} {}`, `delete table ${f} ${table}`);
+    const rule = copyRule(setup, family);
+    if (rule === undefined) continue;
     lines.push(
-      `\tchain ${NFT_REDIRECT_CHAIN} {`,
-      '\t\ttype nat hook prerouting priority dstnat; policy accept;',
-      `\t\t${knockShapeMatch(setup.minKnockDatagramLength)} redirect to :${setup.knockPort}`,
+      `table ${f} ${table} {`,
+      `\tchain ${NFT_COPY_CHAIN} {`,
+      '\t\ttype filter hook input priority filter - 2; policy accept;',
+      `\t\t${rule}`,
       '\t}',
     );
+    if (setup.anyPortKnocks) {
+      lines.push(`\tchain ${NFT_PORT_CHAIN} {`, '\t\ttype filter hook prerouting priority raw; policy accept;', `\t\t${copyPortRule(setup)}`, '\t}');
+    }
+    lines.push('}');
   }
-  lines.push('}');
   for (const family of [4, 6] as const) {
     const elements = grants.filter((g) => g.grant.family === family);
     if (elements.length === 0) continue;
@@ -122,9 +221,47 @@ export function nftSetupScript(table: string, setup: FirewallSetup, grants: read
   return lines.join('\n') + '\n';
 }
 
-/** Removes the table, and succeeds also when it is already gone. */
-export function nftTeardownScript(table: string): string {
-  return `table inet ${table} {}\ndelete table inet ${table}\n`;
+/**
+ * Removes the tables: the inet table only if it is still the one with `handle` (undefined:
+ * it is gone already), the copy tables whatever they hold. Succeeds when they are gone.
+ */
+export function nftTeardownScript(table: string, handle: number | undefined): string {
+  const lines = handle === undefined ? [] : [`delete table inet handle ${handle}`];
+  for (const family of [4, 6] as const) lines.push(`table ${nftFamily(family)} ${table} {}`, `delete table ${nftFamily(family)} ${table}`);
+  return lines.join('\n') + '\n';
+}
+
+/**
+ * One table's block of a `list ruleset` listing (from its `table` line to the `}` that closes
+ * it), or undefined when the listing has no such table. (`list ruleset -t` leaves set elements
+ * out and, unlike `list table` in nft 1.0.6, does not fetch them: a check costs the same with
+ * 10 grants as with 100,000.)
+ */
+export function tableBlock(listing: string, family: 'inet' | 'ip' | 'ip6', table: string): string | undefined {
+  const lines = listing.split('\n');
+  const start = lines.findIndex((l) => l === `table ${family} ${table} {` || l.startsWith(`table ${family} ${table} { #`));
+  if (start < 0) return undefined;
+  const end = lines.indexOf('}', start);
+  return end < 0 ? undefined : lines.slice(start, end + 1).join('\n') + '\n';
+}
+
+/** The blocks of the tables `setup` makes (inet first), each, or `(table F T is missing)`, on its own. */
+export function ownTables(listing: string, table: string, setup: FirewallSetup): string {
+  const families: Array<'inet' | 'ip' | 'ip6'> = ['inet', ...copyFamilies(setup).map(nftFamily)];
+  return families.map((f) => tableBlock(listing, f, table) ?? `(table ${f} ${table} is missing)\n`).join('');
+}
+
+/** What the first lines of `nft -a list table inet T` say: the table's handle and its comment. */
+export interface ListedTable {
+  readonly handle: number;
+  readonly comment: string | undefined;
+}
+
+/** Reads the handle and comment from a listing of one table made with `-a` (undefined: not such a listing). */
+export function parseTableListing(text: string): ListedTable | undefined {
+  const head = /^table \S+ \S+ \{ # handle (\d+)\n(?:\tcomment "((?:[^"\\]|\\.)*)"\n)?/.exec(text);
+  if (head === null) return undefined;
+  return { handle: Number(head[1]), comment: head[2] };
 }
 
 /** The new state of one grant in a batch: open until `timeoutMs` from now, or closed (`timeoutMs` absent). */

@@ -13,13 +13,33 @@
  * `nft flush ruleset` and the table is gone, or the session process died or hung), the back
  * end rebuilds its whole table with all grants it knows of in one transaction (`nft -f -`),
  * then counts the batch as done; only if that fails too are the batch's callers rejected.
+ * `check()` finds such damage without waiting for a batch: it lists the ruleset through the
+ * session (`nft -t -a list ruleset`: handles, no set elements) and compares its tables with
+ * the listing made right after they were put in place; any difference (a table gone, a rule
+ * flushed, replaced or added) makes the same rebuild.
+ *
+ * One instance per table: the table's comment names its owner (owner.ts). Setup refuses,
+ * changing nothing, while that owner runs, and replaces the table of one that has died;
+ * teardown removes the table only while it is still this instance's.
  */
-import type { FirewallBackend, FirewallSetup, Grant } from './backend.js';
+import type { FirewallBackend, FirewallCheckResult, FirewallSetup, Grant } from './backend.js';
 import { DEFAULT_COMMAND_TIMEOUT_MS, DEFAULT_MAX_BATCH, DEFAULT_NFT_TABLE } from './constants.js';
-import { SknockFirewallError } from './errors.js';
+import { SknockFirewallError, isSknockFirewallError } from './errors.js';
 import { GrantTable, type ListedGrant } from './grant-table.js';
 import { NftSession } from './nft-session.js';
-import { nftBatchScript, nftSetupScript, nftTeardownScript, type GrantChange, type TimedGrant } from './nftables-script.js';
+import {
+  nftBatchScript,
+  nftSetupScript,
+  nftTeardownScript,
+  ownTables,
+  parseTableListing,
+  tableBlock,
+  type GrantChange,
+  type ListedTable,
+  type TableExpectation,
+  type TimedGrant,
+} from './nftables-script.js';
+import { claimInstance, formatOwnerMark, newInstanceId, ownMark, ownerState, parseOwnerMark, releaseInstance, type OwnerMark, type OwnerState } from './owner.js';
 import { runCommand } from './run-command.js';
 import { SerialBatcher } from './serial-batcher.js';
 import {
@@ -53,7 +73,8 @@ export interface NftablesBackendOptions {
   /**
    * Receives errors nobody awaits: the `nft -i` session ended by itself between batches (the
    * next batch starts another), or could not start at setup (the back end then runs one
-   * `nft -f -` per batch until the next setup).
+   * `nft -f -` per batch until the next setup); and IN_USE when teardown found the table owned
+   * by another instance and left it alone.
    */
   readonly onError?: (err: SknockFirewallError) => void;
 }
@@ -72,9 +93,13 @@ export class NftablesBackend implements FirewallBackend {
   readonly #onError: ((err: SknockFirewallError) => void) | undefined;
   readonly #grants = new GrantTable();
   readonly #batcher: SerialBatcher<NftOp>;
+  /** This instance's id in the owner mark. */
+  readonly #instance = newInstanceId();
   #setup: FirewallSetup | undefined;
   #session: NftSession | undefined;
   #batches = 0;
+  /** The tables as listed right after this instance put them in place (what `check()` compares with). */
+  #reference: string | undefined;
 
   constructor(options: NftablesBackendOptions = {}) {
     const o = checkOptions(options, 'options');
@@ -104,9 +129,31 @@ export class NftablesBackend implements FirewallBackend {
   async setup(setup: FirewallSetup): Promise<void> {
     const checked = normalizeSetup(setup);
     await this.#batcher.exclusive(async () => {
-      await this.#run(nftSetupScript(this.table, checked, this.#timedGrants(Date.now())));
+      await this.#install(checked, () => this.#timedGrants(Date.now()), false);
       this.#setup = checked;
       if (this.#useSession) await this.#startSession();
+      this.#reference = await this.#listing(checked);
+    });
+  }
+
+  /**
+   * Lists the tables and compares them with how they were put in place; rebuilds them with
+   * every live grant when anything differs. One `list ruleset` through the session (its own
+   * process without one).
+   */
+  async check(): Promise<FirewallCheckResult> {
+    return this.#batcher.exclusive(async () => {
+      const setup = this.#setup;
+      if (setup === undefined) {
+        throw new SknockFirewallError('ERR_SKNOCK_FIREWALL_STATE', 'the nftables back end is not set up (call setup() first)');
+      }
+      const now = await this.#listing(setup);
+      if (now === this.#reference) return { intact: true };
+      const problem = describeDifference(this.table, this.#reference ?? '', now);
+      const grants = this.#timedGrants(Date.now());
+      await this.#install(setup, () => this.#timedGrants(Date.now()), true);
+      this.#reference = await this.#listing(setup);
+      return { intact: false, problem, grants: grants.length };
     });
   }
 
@@ -130,9 +177,19 @@ export class NftablesBackend implements FirewallBackend {
   async teardown(): Promise<void> {
     await this.#batcher.exclusive(async () => {
       await this.#closeSession();
-      await this.#run(nftTeardownScript(this.table));
       this.#setup = undefined;
+      this.#reference = undefined;
       this.#grants.clear();
+      releaseInstance(this.#instance);
+      const current = await this.#readTable();
+      const mark = current?.comment === undefined ? undefined : parseOwnerMark(current.comment);
+      if (current !== undefined && mark?.instance !== this.#instance) {
+        // Not ours (any more): another instance's, or one this instance never made. Leave it.
+        const owner = mark === undefined ? 'without an owner mark (an older version\'s, or not an sknock-server\'s)' : `owned by pid ${mark.pid}, knock port ${mark.knockPort}`;
+        this.#onError?.(new SknockFirewallError('ERR_SKNOCK_FIREWALL_IN_USE', `teardown left table inet ${this.table} alone: it is ${owner}`));
+        return;
+      }
+      await this.#run(nftTeardownScript(this.table, current?.handle));
     });
   }
 
@@ -148,6 +205,8 @@ export class NftablesBackend implements FirewallBackend {
       this.#session ??
       new NftSession({
         nft: this.#nft,
+        // Terse (no set elements) and with handles: what check() lists. Batches print nothing either way.
+        flags: ['-t', '-a'],
         netns: this.netns,
         timeoutMs: this.#timeoutMs,
         onExit: (err) => this.#onError?.(err),
@@ -217,11 +276,16 @@ export class NftablesBackend implements FirewallBackend {
         if (expiresAt === undefined) merged.delete(key);
         else merged.set(key, { grant, expiresAt });
       }
-      const timed = [...merged.values()].map((e) => ({ grant: e.grant, timeoutMs: Math.max(1, e.expiresAt - now) }));
+      const timed = (): TimedGrant[] => {
+        const at = Date.now();
+        return [...merged.values()].map((e) => ({ grant: e.grant, timeoutMs: Math.max(1, e.expiresAt - at) }));
+      };
       try {
-        await this.#run(nftSetupScript(this.table, setup, timed));
-      } catch {
-        throw err;
+        await this.#install(setup, timed, true);
+        this.#reference = await this.#listing(setup);
+      } catch (rebuildError) {
+        // Another live instance owns the table now: say so, not what the batch ran into.
+        throw isSknockFirewallError(rebuildError, 'ERR_SKNOCK_FIREWALL_IN_USE') ? rebuildError : err;
       }
     }
     for (const [key, { grant, expiresAt }] of changes) {
@@ -240,4 +304,82 @@ export class NftablesBackend implements FirewallBackend {
   async #run(script: string): Promise<void> {
     await runCommand(this.#nft, ['-f', '-'], { input: script, netns: this.netns, timeoutMs: this.#timeoutMs });
   }
+
+  /**
+   * Puts the tables in place with `grants()` written back, unless another live instance owns
+   * the inet table (IN_USE, nothing changed). The script's first command makes it fail if the
+   * table changed hands after it was read (another instance starting at the same moment):
+   * then it is read again and the decision made again.
+   */
+  async #install(setup: FirewallSetup, grants: () => TimedGrant[], repairing: boolean): Promise<void> {
+    const owner = formatOwnerMark(ownMark(this.#instance, setup.knockPort));
+    for (let attempt = 1; ; attempt++) {
+      const current = await this.#readTable();
+      let expect: TableExpectation = { absent: true };
+      if (current !== undefined) {
+        const mark = current.comment === undefined ? undefined : parseOwnerMark(current.comment);
+        if (mark !== undefined) {
+          const state = ownerState(mark, this.#instance);
+          if (state === 'alive' || state === 'unknown') throw inUse(this.table, mark, state, repairing);
+        }
+        expect = { handle: current.handle };
+      }
+      try {
+        await this.#run(nftSetupScript(this.table, setup, owner, expect, grants()));
+        claimInstance(this.#instance);
+        return;
+      } catch (err) {
+        if (attempt < INSTALL_ATTEMPTS && lostRace(err)) continue;
+        throw err;
+      }
+    }
+  }
+
+  /** The inet table's handle and comment (undefined: there is no such table). */
+  async #readTable(): Promise<ListedTable | undefined> {
+    const block = tableBlock(await this.#ruleset(false), 'inet', this.table);
+    return block === undefined ? undefined : parseTableListing(block);
+  }
+
+  /** Our tables as `nft -t -a list ruleset` shows them, one after the other (a line for each that is missing). */
+  async #listing(setup: FirewallSetup): Promise<string> {
+    return ownTables(await this.#ruleset(true), this.table, setup);
+  }
+
+  /**
+   * `list ruleset` with `-t -a`: through the session when `viaSession` and there is one, else
+   * its own process. Without set elements, so its cost does not grow with the grants.
+   */
+  async #ruleset(viaSession: boolean): Promise<string> {
+    if (viaSession && this.#session !== undefined) return this.#session.list('list ruleset');
+    return (await runCommand(this.#nft, ['-t', '-a', 'list', 'ruleset'], { netns: this.netns, timeoutMs: this.#timeoutMs })).stdout;
+  }
+}
+
+/** How often setup reads the table and tries again when another instance changed it at the same moment. */
+const INSTALL_ATTEMPTS = 3;
+
+/** The setup's guard failed: a table appeared, or the one seen was replaced, since it was read. */
+function lostRace(err: unknown): boolean {
+  return isSknockFirewallError(err, 'ERR_SKNOCK_FIREWALL_COMMAND') && /File exists|No such file or directory/.test(err.stderr ?? '');
+}
+
+function inUse(table: string, mark: OwnerMark, state: OwnerState, repairing: boolean): SknockFirewallError {
+  const where =
+    state === 'unknown'
+      ? `an sknock-server in another pid namespace (pid ${mark.pid} there, knock port ${mark.knockPort}), whose process cannot be looked up from here`
+      : `another running sknock-server (pid ${mark.pid}, knock port ${mark.knockPort})`;
+  const advice = repairing
+    ? 'this instance no longer has its rules in force and leaves that table alone'
+    : `one daemon per network namespace: stop that one first (if its process is gone, remove the table by hand: nft delete table inet ${table})`;
+  return new SknockFirewallError('ERR_SKNOCK_FIREWALL_IN_USE', `table inet ${table} belongs to ${where}; ${advice}`);
+}
+
+/** What changed between two listings, in a few words. */
+function describeDifference(table: string, before: string, now: string): string {
+  const missing = [...now.matchAll(/^\((table \S+ \S+) is missing\)$/gm)].map((m) => m[1]);
+  if (missing.length > 0) return `${missing.join(' and ')} ${missing.length === 1 ? 'is' : 'are'} missing`;
+  const handle = (text: string): string | undefined => /^table inet \S+ \{ # handle (\d+)/.exec(text)?.[1];
+  if (handle(before) !== handle(now)) return `table inet ${table} was replaced`;
+  return `the rules of table ${table} were changed`;
 }

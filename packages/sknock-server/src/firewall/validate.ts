@@ -102,10 +102,17 @@ export function normalizeSetup(setup: unknown): FirewallSetup {
   if (typeof min !== 'number' || !Number.isInteger(min) || min < 4 || min > MAX_UDP_PAYLOAD) {
     throw invalid(`setup.minKnockDatagramLength must be an integer from 4 to ${MAX_UDP_PAYLOAD}, got ${String(min)}`);
   }
+  const listen = setup['listenAddress'];
+  let listenAddress: string | undefined;
+  if (listen !== undefined) {
+    if (listen === '::' || listen === '0.0.0.0') listenAddress = listen;
+    else listenAddress = checkAddress(listen, 'setup.listenAddress').address;
+  }
   return Object.freeze({
     policy: policy as FirewallPolicy,
     emergencyAccessPorts: Object.freeze(emergency),
     knockPort: checkPort(setup['knockPort'], 'setup.knockPort'),
+    ...(listenAddress === undefined ? {} : { listenAddress }),
     anyPortKnocks,
     minKnockDatagramLength: min,
   });

@@ -15,5 +15,10 @@ export function checkAddress(boundAddress: string, source: KnockSource): Reject 
   } catch {
     // fall through: not comparable
   }
+  return addressMismatch(boundAddress, source);
+}
+
+/** The reject of a knock bound to `boundAddress` that came from elsewhere. */
+export function addressMismatch(boundAddress: string, source: KnockSource): Reject {
   return reject('address-mismatch', `knock binds ${boundAddress} but came from ${source.address}`);
 }

@@ -20,12 +20,24 @@ const CODE_BY_REASON: Readonly<Record<string, RejectCode>> = {
   'no-crl': 'no-crl',
 };
 
+/**
+ * Reasons fixed by the certificate's bytes and the trust store's anchors alone: the same
+ * certificate fails the same way under the same trust store, whatever the time or the CRL.
+ */
+const LASTING_REASONS: ReadonlySet<string> = new Set(['unparseable', 'untrusted', 'not-p256', 'not-client']);
+
+export interface CertificateReject extends Reject {
+  /** True when this trust store will refuse the certificate the same way every time. */
+  readonly lasting: boolean;
+}
+
 export function checkCertificate(
   trust: CertificateVerifier,
   certificate: Uint8Array,
   nowMs: number,
-): Extract<TrustVerdict, { ok: true }> | Reject {
+): Extract<TrustVerdict, { ok: true }> | CertificateReject {
   const verdict = trust.verify(certificate, nowMs);
   if (verdict.ok) return verdict;
-  return reject(CODE_BY_REASON[verdict.reason] ?? 'untrusted-certificate', `${verdict.reason}: ${verdict.detail}`);
+  const r = reject(CODE_BY_REASON[verdict.reason] ?? 'untrusted-certificate', `${verdict.reason}: ${verdict.detail}`);
+  return { ...r, lasting: LASTING_REASONS.has(verdict.reason) };
 }

@@ -1,4 +1,5 @@
 import type { KeyObject } from 'node:crypto';
+import type { KnockKeys } from '@sknock/protocol';
 import type { CertificateRef } from '../crl/certificate-ref.js';
 import type { Grant } from '../firewall/backend.js';
 import type { RejectCode } from './reject-codes.js';
@@ -78,6 +79,13 @@ export interface GrantOpener {
    */
   request(grant: Grant, durationSeconds: number, meta: GrantMeta): boolean;
 }
+
+/**
+ * Step 3's public-key work: the AES key and IV for a datagram's ephemeral point (ECDH with the
+ * server's key, then HKDF; `knockPacketKeys` of @sknock/protocol). Throws
+ * `ERR_SKNOCK_DECRYPT_FAILED` for a point that is not on the curve.
+ */
+export type KeyAgreement = (ephemeralPublicKey: Uint8Array, privateKey: KeyObject) => KnockKeys;
 
 /** Numbers from the config that the checks use (changed on reload). */
 export interface PipelineSettings {

@@ -1,12 +1,16 @@
 /**
  * The behaviour every kernel firewall back end must show, checked against the real thing:
- * a server namespace with the back end, two client namespaces, TCP and UDP listeners, and
- * probes from the clients over IPv4 and IPv6. Used by firewall-nftables.test.ts and
- * firewall-iptables.test.ts, which add what is particular to each back end.
+ * a server namespace with the back end, two client namespaces, a host behind the server
+ * (which forwards: a gateway), TCP and UDP listeners, and probes from the clients over IPv4
+ * and IPv6. Used by firewall-nftables.test.ts and firewall-iptables.test.ts, which add what
+ * is particular to each back end.
  */
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
 import { after, before, describe, it } from 'node:test';
-import type { FirewallBackend, FirewallPolicy, FirewallSetup, Grant } from '../../src/firewall/backend.js';
+import type { FirewallBackend, FirewallCheckResult, FirewallPolicy, FirewallSetup, Grant } from '../../src/firewall/backend.js';
+import { isSknockFirewallError } from '../../src/firewall/errors.js';
 import { netns, type Namespace, type Topology, type UdpListener } from './netns-harness.js';
 
 export const SERVICE_PORT = 8080;
@@ -14,6 +18,8 @@ export const OTHER_TCP_PORT = 8081;
 export const EMERGENCY_PORT = 2222;
 export const KNOCK_PORT = 62201;
 export const CLOSED_UDP_PORT = 9999;
+/** A UDP service on the host behind the server. */
+export const FAR_UDP_PORT = 5353;
 export const MIN_KNOCK = 700;
 export const FAMILIES = [4, 6] as const;
 
@@ -24,7 +30,11 @@ export interface SuiteContext {
   readonly server: Namespace;
   readonly client1: Namespace;
   readonly client2: Namespace;
+  /** A host behind the server, which routes between it and the clients. */
+  readonly far: Namespace;
   readonly knockListener: UdpListener;
+  /** The UDP service on `far`. */
+  readonly farListener: UdpListener;
   /** What the server namespace's firewall looked like before any test ran. */
   readonly baseline: string;
 }
@@ -38,6 +48,16 @@ export interface FirewallSuiteSpec {
   readonly prepare?: (server: Namespace) => Promise<void>;
   /** The back end's own view of the firewall, where each grant appears once (`nft list ruleset`, `iptables-save`…). */
   readonly ruleText: (server: Namespace) => Promise<string>;
+  /** The back end's rules in a form that does not change by itself (no element timers, no counters). */
+  readonly stableText: (server: Namespace) => Promise<string>;
+  /** The back end's class as `src/firewall/index.ts` exports it, for a back end in another process. */
+  readonly className: 'NftablesBackend' | 'IptablesBackend';
+  /**
+   * Whether under policy `reject` a knock-shaped datagram gets ICMP port unreachable like any
+   * closed port while the daemon still reads it: `always`, or only `without anyPortKnocks`
+   * (with it, knock-shaped datagrams are redirected and absorbed on every port).
+   */
+  readonly knocksAnswerLikeClosedPorts: 'always' | 'without anyPortKnocks';
   /** Further tests for this back end. */
   readonly extra?: (ctx: () => SuiteContext) => void;
 }
@@ -70,6 +90,20 @@ export function expandIpv6(address: string): string {
 
 export function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, Math.max(0, ms)));
+}
+
+/** A knock-shaped datagram of `length` bytes that carries `tag` and `n` (to find it again). */
+export function markedKnock(length: number, tag: number, n: number): Uint8Array {
+  const d = netns.knockShapedDatagram(length);
+  new DataView(d.buffer).setUint32(100, tag);
+  d[104] = n;
+  return d;
+}
+
+/** `backend.check()`, which every kernel back end has. */
+export function checkOf(backend: FirewallBackend): Promise<FirewallCheckResult> {
+  assert.ok(backend.check, `${backend.name} has check()`);
+  return backend.check();
 }
 
 /** The answer a closed port gives under each policy. */
@@ -111,12 +145,14 @@ export function firewallSuite(spec: FirewallSuiteSpec, skip: string | false): vo
     };
 
     before(async () => {
-      const topology = await netns.createTopology({ clients: 2, prefix: 'skfw' });
+      const topology = await netns.createTopology({ clients: 2, far: 1, prefix: 'skfw' });
       try {
         const server = topology.server;
         await server.listenTcp(SERVICE_PORT);
         await server.listenTcp(EMERGENCY_PORT);
         const knockListener = await server.listenUdp(KNOCK_PORT);
+        const far = topology.far[0] as Namespace;
+        const farListener = await far.listenUdp(FAR_UDP_PORT);
         await spec.prepare?.(server);
         const baseline = await server.rulesetSnapshot();
         context = {
@@ -124,7 +160,9 @@ export function firewallSuite(spec: FirewallSuiteSpec, skip: string | false): vo
           server,
           client1: topology.clients[0] as Namespace,
           client2: topology.clients[1] as Namespace,
+          far,
           knockListener,
+          farListener,
           baseline,
         };
       } catch (err) {
@@ -226,6 +264,106 @@ export function firewallSuite(spec: FirewallSuiteSpec, skip: string | false): vo
           assert.equal(await c.client1.probeUdp(host, port, { payload: new Uint8Array(869), timeoutMs: 400 }), 'refused', 'a non-knock datagram is not redirected');
           assert.equal(c.knockListener.messages.length, before);
         }
+      });
+    });
+
+    for (const policy of ['reject', 'none'] as const) {
+      it(`anyPortKnocks on a gateway (policy ${policy}): knock-shaped UDP it forwards passes untouched; knock-shaped UDP addressed to it reaches the daemon`, async () => {
+        const c = ctx();
+        await withBackend(c, spec.make, setupFor(policy, true), async () => {
+          for (const f of FAMILIES) {
+            const tag = Math.floor(Math.random() * 2 ** 31);
+            const forwarded = markedKnock(MIN_KNOCK + 100, tag, 1);
+            await c.client1.sendUdp(addressOf(c.far, f), FAR_UDP_PORT, forwarded);
+            const got = await c.farListener.waitForMessage({ predicate: (m) => m.payload.equals(Buffer.from(forwarded)) });
+            assert.equal(got.address, addressOf(c.client1, f), `IPv${f}: the far host got it from the client`);
+            const local = markedKnock(MIN_KNOCK + 100, tag, 2);
+            await c.client1.sendUdp(addressOf(c.server, f), FAR_UDP_PORT, local);
+            await c.knockListener.waitForMessage({ predicate: (m) => m.payload.equals(Buffer.from(local)) && m.address === addressOf(c.client1, f) });
+            await sleep(100);
+            assert.ok(!c.knockListener.messages.some((m) => m.payload.equals(Buffer.from(forwarded))), `IPv${f}: the forwarded datagram did not reach the daemon`);
+          }
+        });
+      });
+    }
+
+    for (const anyPortKnocks of [false, true]) {
+      const hides = spec.knocksAnswerLikeClosedPorts === 'always' || !anyPortKnocks;
+      it(
+        hides
+          ? `policy reject${anyPortKnocks ? ', anyPortKnocks' : ''}: a knock-shaped datagram gets ICMP port unreachable like any closed port, and the daemon still reads it with its true source`
+          : `policy reject, anyPortKnocks: knock-shaped datagrams are absorbed on every port (the documented trade-off of this back end) and reach the daemon`,
+        async () => {
+          const c = ctx();
+          await withBackend(c, spec.make, setupFor('reject', anyPortKnocks), async () => {
+            for (const f of FAMILIES) {
+              for (const port of [KNOCK_PORT, CLOSED_UDP_PORT]) {
+                const payload = markedKnock(MIN_KNOCK + 50, Math.floor(Math.random() * 2 ** 31), port === KNOCK_PORT ? 1 : 2);
+                const reaches = port === KNOCK_PORT || anyPortKnocks;
+                const answer = await c.client1.probeUdp(addressOf(c.server, f), port, { payload, timeoutMs: 400 });
+                assert.equal(answer, hides ? 'refused' : reaches ? 'timeout' : 'refused', `IPv${f} udp/${port}`);
+                const seen = (m: { payload: Buffer; address: string }): boolean => m.payload.equals(Buffer.from(payload)) && m.address === addressOf(c.client1, f);
+                if (reaches) await c.knockListener.waitForMessage({ predicate: seen });
+                else assert.ok(!c.knockListener.messages.some(seen), `IPv${f}: without anyPortKnocks udp/${port} does not reach the daemon`);
+              }
+            }
+          });
+        },
+      );
+    }
+
+    it('one instance per network namespace: another one (another knock port) is refused with ERR_SKNOCK_FIREWALL_IN_USE, changing nothing, and its teardown leaves the first one\'s rules', async () => {
+      const c = ctx();
+      await withBackend(c, spec.make, setupFor('reject'), async (first) => {
+        await first.open(tcpGrant(c.client1, 4), 30);
+        const before = await spec.stableText(c.server);
+        const second = spec.make(c.server.name);
+        await assert.rejects(second.setup({ ...setupFor('reject', true), knockPort: KNOCK_PORT + 1 }), (err: unknown) => {
+          assert.ok(isSknockFirewallError(err, 'ERR_SKNOCK_FIREWALL_IN_USE'), String(err));
+          assert.match(err.message, new RegExp(`another running sknock-server \\(pid ${process.pid}, knock port ${KNOCK_PORT}\\)`));
+          return true;
+        });
+        assert.equal(await spec.stableText(c.server), before, 'the refused setup changed nothing');
+        await second.teardown();
+        assert.equal(await spec.stableText(c.server), before, "the second one's teardown left the first one's rules");
+        assert.equal(await c.client1.probeTcp(c.server.ipv4, SERVICE_PORT), 'open', "the first one's grant is in force");
+        assert.equal(await c.client2.probeTcp(c.server.ipv4, SERVICE_PORT), 'refused', "and the first one's policy");
+        assert.deepEqual(await checkOf(first), { intact: true });
+      });
+    });
+
+    it('one instance per network namespace across processes: refused while the first process runs; after it is SIGKILLed, a new one takes over', async () => {
+      const c = ctx();
+      const moduleUrl = new URL('../../src/firewall/index.js', import.meta.url).href;
+      // anyPortKnocks: with iptables, only tables that exist already (the killed process's
+      // successor cannot know which tables it made, and leaves them).
+      const script = `
+        const [mod, cls, ns, a4, port] = process.argv.slice(1);
+        const b = new (await import(mod))[cls]({ netns: ns });
+        await b.setup(${JSON.stringify(setupFor('reject', true))});
+        await b.open({ address: a4, family: 4, protocol: 'tcp', port: Number(port) }, 30);
+        process.stdout.write('ready\\n');
+        setInterval(() => {}, 60_000);
+      `;
+      const child = spawn(process.execPath, ['--input-type=module', '-e', script, moduleUrl, spec.className, c.server.name, c.client1.ipv4, String(SERVICE_PORT)], {
+        stdio: ['ignore', 'pipe', 'inherit'],
+      });
+      try {
+        const [chunk] = (await once(child.stdout, 'data', { signal: AbortSignal.timeout(15_000) })) as [Buffer];
+        assert.equal(String(chunk).trim(), 'ready');
+        const before = await spec.stableText(c.server);
+        await assert.rejects(spec.make(c.server.name).setup({ ...setupFor('drop'), knockPort: KNOCK_PORT + 1 }), (err: unknown) =>
+          isSknockFirewallError(err, 'ERR_SKNOCK_FIREWALL_IN_USE') && err.message.includes(`(pid ${child.pid}, knock port ${KNOCK_PORT})`),
+        );
+        assert.equal(await spec.stableText(c.server), before, 'a daemon in another process is not taken over while it runs');
+        child.kill('SIGKILL');
+        await once(child, 'exit');
+      } finally {
+        child.kill('SIGKILL');
+      }
+      await withBackend(c, spec.make, setupFor('drop'), async (next) => {
+        assert.equal(await c.client1.probeTcp(c.server.ipv4, SERVICE_PORT, { timeoutMs: 400 }), 'timeout', "the dead one's table was taken over: policy drop, and its grant is gone");
+        assert.deepEqual(await checkOf(next), { intact: true });
       });
     });
 

@@ -21,8 +21,10 @@ interface FloodPlan {
    * almost never on the curve), replayed knocks, replayed points with changed ciphertext.
    * 'fresh-points': every datagram knock-shaped with a fresh valid P-256 point — the worst
    * case, each costs the server a full ECDH and decryption.
+   * 'copies': what an attacker on the path makes of captured knocks: half replayed as they
+   * are, half with one ciphertext bit flipped (same point), each at another position.
    */
-  readonly mix?: 'mixed' | 'fresh-points';
+  readonly mix?: 'mixed' | 'fresh-points' | 'copies';
 }
 
 const plan = JSON.parse(process.argv[2] ?? '{}') as FloodPlan;
@@ -46,8 +48,18 @@ function freshPointKnock(): Buffer {
   return d;
 }
 
+function copyOf(i: number, replay: readonly Buffer[]): Buffer {
+  const base = replay.length > 0 ? (replay[(i >> 1) % replay.length] as Buffer) : randomBytes(869);
+  if (i % 2 === 0) return base;
+  const copy = Buffer.from(base);
+  const at = 4 + ((i * 7) % (copy.length - 69));
+  copy[at] = (copy[at] as number) ^ (1 << (i % 8));
+  return copy;
+}
+
 function junk(i: number, replay: readonly Buffer[]): Buffer {
   if (plan.mix === 'fresh-points') return freshPointKnock();
+  if (plan.mix === 'copies') return copyOf(i, replay);
   switch (i % 4) {
     case 0: // random bytes, random length
       return randomBytes(1 + (i % 1500));
