@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { createSocket, type Socket as UdpSocket } from 'node:dgram';
+import { createSocket, type RemoteInfo, type Socket as UdpSocket } from 'node:dgram';
 import { performance } from 'node:perf_hooks';
 import { SknockProtocolError, type IpFamily } from '@sknock/protocol';
 import { decodeBindingResponse, encodeBindingRequest } from '@sknock/protocol/stun';
@@ -9,9 +9,10 @@ import { bindUdp } from './local-address.js';
 
 /**
  * One STUN Binding transaction over UDP (RFC 8489 §6.2.1): the public address a server saw
- * the request come from. The socket is connected to the server, so the OS drops datagrams
- * from anyone else and reports an ICMP port unreachable as ECONNREFUSED; an answer counts
- * only with this transaction's id. Retransmits as the RFC says (constants.ts), bounded by the
+ * the request come from. An answer counts only from the server's address and port and with
+ * this transaction's id. The socket is connected to the server, so the OS also drops
+ * datagrams from anyone else and reports an ICMP port unreachable as ECONNREFUSED (not on
+ * Deno, whose node:dgram does not connect it: there a server that is not there is silent). Retransmits as the RFC says (constants.ts), bounded by the
  * caller's deadline. A malformed answer or one for another transaction is dropped and the
  * wait goes on (§6.3); an error response ends it.
  */
@@ -100,6 +101,7 @@ function transact(socket: UdpSocket, t: Transaction): Promise<StunAnswer> {
     let malformed = 0;
     let lastMalformed = '';
     let foreign = 0;
+    let elsewhere = 0;
     let timer: NodeJS.Timeout | undefined;
     let settled = false;
 
@@ -118,6 +120,7 @@ function transact(socket: UdpSocket, t: Transaction): Promise<StunAnswer> {
       const extra = [
         malformed > 0 ? `${malformed} malformed answer${malformed === 1 ? '' : 's'} (last: ${lastMalformed})` : '',
         foreign > 0 ? `${foreign} answer${foreign === 1 ? '' : 's'} to another transaction` : '',
+        elsewhere > 0 ? `${elsewhere} datagram${elsewhere === 1 ? '' : 's'} from another address or port` : '',
       ].filter((s) => s !== '');
       finish(failed(`no answer from ${where} after ${requests} request${requests === 1 ? '' : 's'} in ${ms} ms${extra.length > 0 ? `; ${extra.join(', ')}` : ''}`));
     };
@@ -127,7 +130,12 @@ function transact(socket: UdpSocket, t: Transaction): Promise<StunAnswer> {
       const why = err.code === 'ECONNREFUSED' ? 'port unreachable: no STUN server listens there' : (err.code ?? err.message);
       finish(failed(`${where}: ${why}`, err));
     };
-    const onMessage = (data: Buffer): void => {
+    const onMessage = (data: Buffer, from: RemoteInfo): void => {
+      // The connected socket already drops them where the runtime connects it (Deno's node:dgram does not).
+      if (stripZone(from.address) !== stripZone(t.address) || from.port !== t.port) {
+        elsewhere++;
+        return;
+      }
       if (data.length > STUN_MAX_RESPONSE_BYTES) {
         malformed++;
         lastMalformed = `${data.length} bytes, more than a STUN response`;
@@ -195,4 +203,8 @@ async function closeQuietly(socket: UdpSocket): Promise<void> {
       resolve(); // never bound, or already closed
     }
   });
+}
+
+function stripZone(address: string): string {
+  return address.includes('%') ? address.slice(0, address.indexOf('%')) : address;
 }

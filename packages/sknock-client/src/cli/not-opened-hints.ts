@@ -1,4 +1,4 @@
-import { subscribe, unsubscribe } from 'node:diagnostics_channel';
+import { channel } from 'node:diagnostics_channel';
 import { DEFAULT_TIMESTAMP_THRESHOLD_SECONDS } from '@sknock/protocol';
 import { CHANNEL_KNOCK_SENT } from '../constants.js';
 import type { KnockSentMessage } from '../diagnostics.js';
@@ -16,16 +16,21 @@ export interface KnockTrace {
   stop(): void;
 }
 
-/** Follows the call's knocks on the SDK's diagnostics channel. */
+/**
+ * Follows the call's knocks on the SDK's diagnostics channel. The trace holds the channel
+ * object itself: Bun keeps channels only weakly, and one collected before the SDK first
+ * publishes loses the subscribers that the module-level `subscribe(name)` gave it.
+ */
 export function traceKnocks(): KnockTrace {
+  const knockSent = channel(CHANNEL_KNOCK_SENT);
   const trace: KnockTrace = {
     last: undefined,
-    stop: () => unsubscribe(CHANNEL_KNOCK_SENT, onSent),
+    stop: () => knockSent.unsubscribe(onSent),
   };
   const onSent = (message: unknown): void => {
     trace.last = message as KnockSentMessage;
   };
-  subscribe(CHANNEL_KNOCK_SENT, onSent);
+  knockSent.subscribe(onSent);
   return trace;
 }
 
