@@ -92,12 +92,17 @@ describe('the STUN transaction (RFC 8489 §6.2.1)', () => {
 
   test('lost requests are retransmitted after RTO, 2 RTO, 4 RTO … with the same transaction id', async () => {
     const r = await responder({ host: '127.0.0.1', behaviour: (_, n) => (n <= 3 ? 'drop' : 'answer') });
+    const t0 = performance.now() - r.startedAt;
     const answer = await query(r, { rto: 40 });
     assert.equal(answer.requests, 4);
     assert.equal(new Set(r.requests.map((q) => q.transactionId.toString('hex'))).size, 1);
+    const since = r.requests.map((q) => Math.round(q.at - t0));
     const gaps = r.requests.slice(1).map((q, i) => q.at - (r.requests[i]?.at ?? 0));
-    // 40, 80, 160 ms; timers never fire early, and a loaded machine adds a little.
-    for (const [i, want] of [40, 80, 160].entries()) assert.ok(gaps[i]! >= want - 2 && gaps[i]! < want + 150, `gap ${i}: ${gaps.map(Math.round).join(', ')} ms`);
+    // Sent at 0, 40, 120, 280 ms: timers never fire early, so no request arrives before its
+    // time (counted from the call: a late arrival of the one before would shorten a gap);
+    // each gap is its 40, 80, 160 ms plus what a loaded machine adds.
+    for (const [i, want] of [40, 120, 280].entries()) assert.ok(r.requests[i + 1]!.at - t0 >= want - 2, `request ${i + 2} at ${since.join(', ')} ms`);
+    for (const [i, want] of [40, 80, 160].entries()) assert.ok(gaps[i]! < want + 150, `gap ${i}: ${gaps.map(Math.round).join(', ')} ms`);
   });
 
   test('a silent server: 7 requests at most (Rc), failing 16 RTO after the last (Rm)', async () => {

@@ -31,7 +31,8 @@ export class StunResponder {
   readonly requests: StunRequest[] = [];
   /** Datagrams that were not Binding requests. */
   readonly junk: Buffer[] = [];
-  private readonly started = performance.now();
+  /** `performance.now()` when the responder started (`StunRequest.at` counts from it). */
+  readonly startedAt = performance.now();
 
   private constructor(
     private readonly socket: Socket,
@@ -63,7 +64,7 @@ export class StunResponder {
       this.junk.push(data);
       return;
     }
-    const request: StunRequest = { from, transactionId: Buffer.from(data.subarray(8, 20)), at: performance.now() - this.started };
+    const request: StunRequest = { from, transactionId: Buffer.from(data.subarray(8, 20)), at: performance.now() - this.startedAt };
     this.requests.push(request);
     const what = (this.options.behaviour ?? (() => 'answer'))(request, this.requests.length);
     if (what === 'drop') return;
