@@ -183,7 +183,11 @@ describe('sknock-ca library', () => {
     assert.equal(verifyKnockSignature(opened), true);
     assert.deepEqual(parsePortGrants(opened.certificate), GRANTS);
     const other = await issueServerCertificate(ca, { name: 'other.example' });
-    assert.throws(() => openKnockPacket(datagram, { privateKey: other.privateKey }, { family: 4 }), { code: 'ERR_SKNOCK_DECRYPT_FAILED' });
+    // Another server's key turns the ciphertext into noise, whose padding is valid about 1 time in 256 (then it does not frame).
+    assert.throws(
+      () => openKnockPacket(datagram, { privateKey: other.privateKey }, { family: 4 }),
+      (err: { code?: string }) => err.code === 'ERR_SKNOCK_DECRYPT_FAILED' || err.code === 'ERR_SKNOCK_MALFORMED_REQUEST',
+    );
   });
 
   it('makes unique random positive 16-octet serials, written canonically', async () => {

@@ -481,11 +481,10 @@ export async function defineFirewallSuite(backend: BackendName): Promise<void> {
           if (backend === 'nftables') {
             await server.exec('nft', ['flush', 'ruleset']);
           } else {
-            for (const tool of ['iptables', 'ip6tables']) {
-              for (const table of ['filter', 'nat', 'mangle']) {
-                await server.exec(tool, ['-t', table, '-F']);
-                await server.exec(tool, ['-t', table, '-X']);
-              }
+            // -F and -X of every table, as one transaction per family: done as two commands, the
+            // daemon's watchdog may put a jump back between them and -X then fails (EBUSY).
+            for (const tool of ['iptables-restore', 'ip6tables-restore']) {
+              await server.exec(tool, [], { input: '*filter\nCOMMIT\n*nat\nCOMMIT\n*mangle\nCOMMIT\n' });
             }
           }
           const repaired = await first.waitForLog((l) => l['event'] === 'firewall-repaired', 'the firewall-repaired line', { since, timeoutMs: 4000 });
