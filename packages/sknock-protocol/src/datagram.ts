@@ -9,8 +9,8 @@ import {
   UDP_MAX_PAYLOAD_LENGTH,
 } from './constants.js';
 import { decryptFailed } from './ecies.js';
-import { SknockProtocolError } from './errors.js';
-import { ByteReader } from './reader.js';
+import { SknockProtocolError } from './errors/protocol-error.js';
+import { ByteReader } from './byte-reader.js';
 import type { KnockVersion } from './types.js';
 
 /**

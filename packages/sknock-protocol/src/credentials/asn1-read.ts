@@ -1,5 +1,5 @@
 import * as asn1js from 'asn1js';
-import { SknockProtocolError, type SknockProtocolErrorCode } from '../errors.js';
+import { SknockProtocolError, type SknockProtocolErrorCode } from '../errors/protocol-error.js';
 import { ASN1_MAX_DEPTH, ASN1_MAX_NODES } from './constants.js';
 
 /**

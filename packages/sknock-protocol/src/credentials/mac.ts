@@ -1,6 +1,6 @@
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import * as asn1js from 'asn1js';
-import { SknockProtocolError } from '../errors.js';
+import { SknockProtocolError } from '../errors/protocol-error.js';
 import { algorithmIdentifier, integer, octets, sequence, type Asn1Node } from './asn1-read.js';
 import { DIGEST_BY_OID, KDF_ID_MAC, MAX_ITERATIONS, OID_PBMAC1, OID_SHA1, OID_SHA256, SALT_LENGTH } from './constants.js';
 import { digestLength, isPkcs12KdfDigest, pkcs12Kdf, type Pkcs12KdfDigest } from './pkcs12-kdf.js';

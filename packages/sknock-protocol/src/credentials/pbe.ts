@@ -1,6 +1,6 @@
 import { createCipheriv, createDecipheriv, pbkdf2Sync, randomBytes } from 'node:crypto';
 import * as asn1js from 'asn1js';
-import { SknockProtocolError } from '../errors.js';
+import { SknockProtocolError } from '../errors/protocol-error.js';
 import {
   algorithmIdentifier,
   integer,

@@ -1,7 +1,7 @@
 import { createPrivateKey, type KeyObject } from 'node:crypto';
 import * as asn1js from 'asn1js';
-import { readCertificates } from '../certificate.js';
-import { SknockProtocolError } from '../errors.js';
+import { readCertificates } from '../x509/read-certificates.js';
+import { SknockProtocolError } from '../errors/protocol-error.js';
 import { decodePem, looksLikePem } from '../pem.js';
 import type { Credentials } from '../types.js';
 import { parseCertificates, selectCredentials, type CertificateInput } from './select-credentials.js';

@@ -1,5 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { isSknockProtocolError, loadCredentials, readCertificates, type Credentials } from '@sknock/protocol';
+import { isP256Key } from '@sknock/protocol/p256';
 import type { ServerConfig } from '../config/types.js';
 import { SknockServerError } from '../errors.js';
 
@@ -35,7 +36,7 @@ export async function loadServerCredentials(config: ServerConfig): Promise<Crede
     }
   }
   const key = credentials.privateKey;
-  if (key?.asymmetricKeyType !== 'ec' || key.asymmetricKeyDetails?.namedCurve !== 'prime256v1') {
+  if (!isP256Key(key, 'private')) {
     throw new SknockServerError('ERR_SKNOCK_CREDENTIALS', `${where(config)}: the server key must be EC P-256 (knocks are encrypted to it)`);
   }
   return credentials;
