@@ -258,7 +258,7 @@ export class SknockServer extends EventEmitter<ServerEvents> {
    * sets the firewall up (policy, emergency ports, knock port, any-port knocks), then starts
    * taking knocks, with the firewall watchdog running. On failure everything started so far is
    * undone and the error thrown: `SknockConfigError`, or `SknockServerError`
-   * (`ERR_SKNOCK_CREDENTIALS`, `ERR_SKNOCK_FIREWALL`, `ERR_SKNOCK_FIREWALL_IN_USE`, `ERR_SKNOCK_BIND`).
+   * (`ERR_SKNOCK_SERVER_CREDENTIALS`, `ERR_SKNOCK_FIREWALL`, `ERR_SKNOCK_FIREWALL_IN_USE`, `ERR_SKNOCK_BIND`).
    */
   async start(): Promise<ServerAddress> {
     if (this.#state !== 'stopped') throw new SknockServerError('ERR_SKNOCK_STATE', `start() while ${this.#state}`);
@@ -404,7 +404,7 @@ export class SknockServer extends EventEmitter<ServerEvents> {
   #checkAnchors(credentials: Credentials, intermediates: readonly Uint8Array[]): void {
     if (credentials.caCertificates.length === 0 && intermediates.length === 0) {
       throw new SknockServerError(
-        'ERR_SKNOCK_CREDENTIALS',
+        'ERR_SKNOCK_SERVER_CREDENTIALS',
         'the server credentials hold no CA certificate (and there is no caFile): no client certificate could ever be trusted',
       );
     }
