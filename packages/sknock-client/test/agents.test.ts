@@ -166,7 +166,7 @@ describe('knocker.socket() (KnockingSocket)', () => {
       assert.equal(echo, 'early late');
       assert.equal(fake.received.length, 1);
       assert.equal(fake.connections, 1);
-      assert.throws(() => socket.connect(port, '127.0.0.1'), (err: SknockClientError) => err.code === 'ERR_SKNOCK_INVALID_OPTION');
+      assert.throws(() => socket.connect(port, '127.0.0.1'), (err: SknockClientError) => err.code === 'ERR_SKNOCK_INVALID_ARGUMENT');
     } finally {
       await fake.close();
     }

@@ -1,4 +1,5 @@
 /** Help texts and the usage error (exit code 2) of the `sknock` command. */
+import { SknockError } from '@sknock/protocol/errors';
 
 export const EXIT_OK = 0;
 /** The knock did not open the port, or anything else at run time went wrong. */
@@ -8,20 +9,24 @@ export const EXIT_USAGE = 2;
 /** Interrupted (SIGINT), as shells report 128 + 2. */
 export const EXIT_INTERRUPTED = 130;
 
-export class UsageError extends Error {
+export class UsageError extends SknockError {
+  declare readonly code: 'ERR_SKNOCK_USAGE';
+
   constructor(
     message: string,
     readonly command: string | undefined = undefined,
   ) {
-    super(message);
+    super('ERR_SKNOCK_USAGE', message);
     this.name = 'UsageError';
   }
 }
 
 /** Ctrl-C at a prompt, or SIGINT during a knock. */
-export class InterruptedError extends Error {
+export class InterruptedError extends SknockError {
+  declare readonly code: 'ERR_SKNOCK_ABORTED';
+
   constructor() {
-    super('interrupted');
+    super('ERR_SKNOCK_ABORTED', 'interrupted');
     this.name = 'InterruptedError';
   }
 }

@@ -33,14 +33,14 @@ export interface ServerMaterial {
   readonly issuersKey: string;
 }
 
-/** Prepares the server's files, reads the credentials and caFile; throws `ERR_SKNOCK_CREDENTIALS` when nothing could be trusted. */
+/** Prepares the server's files, reads the credentials and caFile; throws `ERR_SKNOCK_SERVER_CREDENTIALS` when nothing could be trusted. */
 export async function loadServerMaterial(config: ServerConfig, logger: Logger): Promise<ServerMaterial> {
   await prepareServerFiles(config, logger);
   const credentials = await loadServerCredentials(config);
   const intermediates = await loadCaFile(config);
   if (credentials.caCertificates.length === 0 && intermediates.length === 0) {
     throw new SknockServerError(
-      'ERR_SKNOCK_CREDENTIALS',
+      'ERR_SKNOCK_SERVER_CREDENTIALS',
       'the server credentials hold no CA certificate (and there is no caFile): no client certificate could ever be trusted',
     );
   }

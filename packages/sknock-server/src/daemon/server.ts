@@ -113,7 +113,7 @@ export class SknockServer extends EventEmitter<ServerEvents> {
    * sets the firewall up (policy, emergency ports, knock port, any-port knocks), then starts
    * taking knocks, with the firewall watchdog running. On failure everything started so far is
    * undone and the error thrown: `SknockConfigError`, or `SknockServerError`
-   * (`ERR_SKNOCK_CREDENTIALS`, `ERR_SKNOCK_FIREWALL`, `ERR_SKNOCK_FIREWALL_IN_USE`, `ERR_SKNOCK_BIND`).
+   * (`ERR_SKNOCK_SERVER_CREDENTIALS`, `ERR_SKNOCK_FIREWALL`, `ERR_SKNOCK_FIREWALL_IN_USE`, `ERR_SKNOCK_BIND`).
    */
   async start(): Promise<ServerAddress> {
     if (this.#state !== 'stopped') throw new SknockServerError('ERR_SKNOCK_STATE', `start() while ${this.#state}`);
