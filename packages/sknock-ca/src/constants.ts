@@ -44,6 +44,12 @@ export const MAX_COMMON_NAME_LENGTH = 64;
 export const OID_SUBJECT_ALT_NAME = '2.5.29.17';
 /** RFC 5280 §5.2.3: cRLNumber. */
 export const OID_CRL_NUMBER = '2.5.29.20';
+/** RFC 5280 §5.3.1: reasonCode, a CRL entry extension. */
+export const OID_REASON_CODE = '2.5.29.21';
+/** RFC 5280 §4.2.1.1 / §5.2.1: authorityKeyIdentifier. */
+export const OID_AUTHORITY_KEY_IDENTIFIER = '2.5.29.35';
+/** RFC 5758 §3.2: ecdsa-with-SHA256, no parameters. */
+export const OID_ECDSA_WITH_SHA256 = '1.2.840.10045.4.3.2';
 /**
  * Netscape certificate comment (nsComment, IA5String), a non-critical extension every
  * X.509 reader skips or shows as text: used to pad small client certificates (below).

@@ -1,17 +1,16 @@
 import { encodePem } from '@sknock/protocol';
-import { checkCa, ECDSA_SHA256, type CertificateAuthority } from './authority.js';
-import { issuerName } from './issuer-name.js';
-import { CRL_NUMBER_MAX, DAY_MS, DEFAULT_CRL_VALIDITY_DAYS, OID_CRL_NUMBER } from './constants.js';
-import { SknockCaError, invalidArgument } from './errors.js';
-import { signingKeyFor } from './keys.js';
+import { checkCa, type CertificateAuthority } from './authority.js';
+import { CRL_NUMBER_MAX, DAY_MS, DEFAULT_CRL_VALIDITY_DAYS } from './constants.js';
+import { encodeCrl, type CrlEntry } from './crl-encode.js';
+import { invalidArgument } from './errors.js';
 import { REVOCATION_REASONS, type RevocationReason } from './revocation-reason.js';
-import { normalizeSerial, serialToEvenHex } from './serial.js';
+import { normalizeSerial } from './serial.js';
 import { wholeSeconds } from './validity.js';
-import { x509 } from './x509.js';
 
 /**
  * Certificate revocation lists (RFC 5280 §5): v2, signed ECDSA-SHA256 by the CA, with a
- * cRLNumber and the CA's authority key identifier; one entry per revoked serial.
+ * cRLNumber and the CA's authority key identifier; one entry per revoked serial. The
+ * arguments are checked here; crl-encode.ts writes the DER.
  */
 
 export interface RevokedEntry {
@@ -30,19 +29,6 @@ export interface CreateCrlOptions {
   readonly thisUpdate?: Date;
   /** Default thisUpdate + 30 days. */
   readonly nextUpdate?: Date;
-}
-
-/** DER INTEGER contents of a non-negative bigint (X.690 §8.3: minimal, two's complement). */
-function integerContents(n: bigint): Buffer {
-  let hex = n.toString(16);
-  if (hex.length % 2 === 1) hex = `0${hex}`;
-  const bytes = Buffer.from(hex, 'hex');
-  return (bytes[0] as number) >= 0x80 ? Buffer.concat([Buffer.of(0), bytes]) : bytes;
-}
-
-function crlNumberExtension(n: bigint): x509.Extension {
-  const contents = integerContents(n);
-  return new x509.Extension(OID_CRL_NUMBER, false, Buffer.concat([Buffer.of(0x02, contents.length), contents]));
 }
 
 function checkCrlNumber(value: unknown): bigint {
@@ -80,29 +66,10 @@ export async function createCrl(ca: CertificateAuthority, options: CreateCrlOpti
     if (reason !== undefined && !Object.hasOwn(REVOCATION_REASONS, reason)) {
       throw invalidArgument(`revoked[${i}].reason must be one of ${Object.keys(REVOCATION_REASONS).join(', ')}`);
     }
-    return {
-      serialNumber: serialToEvenHex(serial),
-      revocationDate: date,
-      ...(reason === undefined ? {} : { reason: REVOCATION_REASONS[reason] as number as x509.X509CrlReason }),
-    };
+    const checked: CrlEntry = { serial, date, ...(reason === undefined ? {} : { reason: REVOCATION_REASONS[reason] }) };
+    return checked;
   });
-  try {
-    const crl = await x509.X509CrlGenerator.create({
-      issuer: issuerName(ca),
-      thisUpdate,
-      nextUpdate,
-      signingKey: await signingKeyFor(ca.privateKey),
-      signingAlgorithm: ECDSA_SHA256,
-      entries,
-      extensions: [
-        new x509.AuthorityKeyIdentifierExtension(Buffer.from(ca.keyIdentifier).toString('hex')),
-        crlNumberExtension(crlNumber),
-      ],
-    });
-    return new Uint8Array(crl.rawData);
-  } catch (cause) {
-    throw new SknockCaError('ERR_SKNOCK_CA_INVALID_ARGUMENT', `could not make the CRL: ${(cause as Error)?.message ?? String(cause)}`, { cause });
-  }
+  return encodeCrl({ caCertificate: ca.certificate, authorityKeyId: ca.keyIdentifier, thisUpdate, nextUpdate, crlNumber, entries }, ca.privateKey);
 }
 
 /** PEM of a CRL with the `X509 CRL` label OpenSSL reads (it refuses `BEGIN CRL`). */
