@@ -1,6 +1,8 @@
 import { createHash } from 'node:crypto';
 import type { RemoteInfo, Socket } from 'node:dgram';
 import { EventEmitter } from 'node:events';
+import { isIP } from 'node:net';
+import { performance } from 'node:perf_hooks';
 import { FRAME_OVERHEAD_IPV6, type Credentials } from '@sknock/protocol';
 import { loadConfigFile } from '../config/load-config.js';
 import { resolveServerConfig } from '../config/resolve.js';
@@ -21,9 +23,10 @@ import { REJECT_CODES, type RejectCode } from '../pipeline/reject-codes.js';
 import { isReject } from '../pipeline/reject.js';
 import { ReplayCache } from '../pipeline/replay-cache.js';
 import type { Accept, KnockSource, PipelineSettings } from '../pipeline/types.js';
+import { verifyTimingChannel } from '../metrics/verify-timing.js';
 import { TrustStore } from '../trust/index.js';
-import { FirewallWatchdog, type FirewallWatchdogStats } from './firewall-watchdog.js';
-import { GrantKeeper, type GrantCloseEvent, type GrantEvent } from './grant-keeper.js';
+import { FirewallWatchdog, type FirewallCheckState, type FirewallWatchdogStats } from './firewall-watchdog.js';
+import { GrantKeeper, type GrantCloseEvent, type GrantEvent, type GrantMatch } from './grant-keeper.js';
 import { bindKnockSocket, closeSocket } from './knock-socket.js';
 import { RejectLog } from './reject-log.js';
 import { ReturningSources } from './returning-sources.js';
@@ -49,6 +52,9 @@ export interface RejectEvent {
   readonly code: RejectCode;
   readonly source: KnockSource;
   readonly detail: string;
+  /** The client certificate's subject and serial, when the knock got far enough to show them. */
+  readonly subject?: string;
+  readonly serial?: string;
 }
 
 /** A knock passed every check; its grant is on its way to the firewall (`open` follows). */
@@ -99,8 +105,16 @@ export interface ServerEvents {
   stopped: [];
 }
 
-/** Config keys that only a restart applies (the socket and the firewall's base rules). */
-const RESTART_KEYS = ['knockPort', 'listenAddress', 'firewallBackend', 'firewallPolicy', 'emergencyAccessPorts', 'anyPortKnocks', 'firewallCheckIntervalSeconds'] as const;
+/** Config keys that only a restart applies (the sockets and the firewall's base rules). */
+const RESTART_KEYS = ['knockPort', 'listenAddress', 'firewallBackend', 'firewallPolicy', 'emergencyAccessPorts', 'anyPortKnocks', 'firewallCheckIntervalSeconds', 'controlSocket', 'metricsAddress'] as const;
+
+/** What `firewallHealth()` says: whether the firewall watchdog can vouch for the rules. */
+export interface FirewallHealth {
+  /** False for a back end without `check()` (memory, exec, a plug-in): nothing to vouch for. */
+  readonly watched: boolean;
+  /** The latest check, at most `maxAgeMs` old (undefined while not running). */
+  readonly lastCheck?: FirewallCheckState;
+}
 
 function settingsOf(config: ServerConfig): PipelineSettings {
   return {
@@ -302,11 +316,12 @@ export class SknockServer extends EventEmitter<ServerEvents> {
         retryBaseMs: limits.openRetryBaseMs,
       });
       keeper.on('open', (e: GrantEvent) => {
+        log.info({ event: 'open', grant: e.grant, subject: e.subject, serial: e.serial, expiresAt: new Date(e.expiresAt).toISOString() }, 'grant open');
         this.#emitSafely('open', e);
       });
       keeper.on('close', (e: GrantCloseEvent) => {
-        // A revoked grant was logged at warn by the keeper, with why.
-        if (e.reason === 'expired') log.debug({ event: 'close', reason: e.reason, grant: e.grant, subject: e.subject, serial: e.serial }, 'grant expired');
+        // A revoked grant was logged at warn by the keeper, with why; one an operator closed at info.
+        if (e.reason === 'expired') log.info({ event: 'close', reason: e.reason, grant: e.grant, subject: e.subject, serial: e.serial }, 'grant expired');
         this.#emitSafely('close', e);
       });
       keeper.on('lost', (e: GrantEvent & { error: string }) => this.#emitSafely('lost', e));
@@ -491,12 +506,12 @@ export class SknockServer extends EventEmitter<ServerEvents> {
       const now = this.#now();
       const screened = pipeline.screen(msg, source, now);
       if (isReject(screened)) {
-        this.#reject(screened.code, source, screened.detail);
+        this.#reject(screened, source);
         return;
       }
       const returning = this.#returning.has(source.address, now);
       if (!(this.#queue as WorkQueue<ScreenedKnock>).push(screened, returning)) {
-        this.#reject('overloaded', source, returning ? 'work queue full (returning sources)' : 'work queue full');
+        this.#reject({ code: 'overloaded', detail: returning ? 'work queue full (returning sources)' : 'work queue full' }, source);
       }
     } catch (err) {
       // Nothing a network sends gets here (the pipeline returns rejects); a listener's throw might.
@@ -508,9 +523,12 @@ export class SknockServer extends EventEmitter<ServerEvents> {
     try {
       if (this.#state !== 'running') return;
       const now = this.#now();
+      const timed = verifyTimingChannel.hasSubscribers;
+      const startedAt = timed ? performance.now() : 0;
       const result = (this.#pipeline as KnockPipeline).verify(knock, now);
+      if (timed) verifyTimingChannel.publish({ server: this, seconds: (performance.now() - startedAt) / 1000, accepted: result.ok });
       if (!result.ok) {
-        this.#reject(result.code, knock.source, result.detail);
+        this.#reject(result, knock.source);
         return;
       }
       this.#accepted += 1;
@@ -521,7 +539,8 @@ export class SknockServer extends EventEmitter<ServerEvents> {
           event: 'accept',
           subject,
           serial,
-          source: `${knock.source.address}:${knock.source.port}`,
+          sourceAddress: knock.source.address,
+          sourcePort: knock.source.port,
           protocol: grant.protocol,
           port: grant.port,
           skewSeconds,
@@ -535,10 +554,13 @@ export class SknockServer extends EventEmitter<ServerEvents> {
     }
   }
 
-  #reject(code: RejectCode, source: KnockSource, detail: string): void {
-    this.#rejected[code] += 1;
-    this.#rejectLog?.record(code, source, detail);
-    if (this.listenerCount('reject') > 0) this.#emitSafely('reject', { code, source, detail });
+  #reject(r: { readonly code: RejectCode; readonly detail: string; readonly subject?: string; readonly serial?: string }, source: KnockSource): void {
+    this.#rejected[r.code] += 1;
+    this.#rejectLog?.record(r, source);
+    if (this.listenerCount('reject') > 0) {
+      const { code, detail, subject, serial } = r;
+      this.#emitSafely('reject', { code, source, detail, ...(subject === undefined ? {} : { subject, serial }) });
+    }
   }
 
   /** Emits an event; a listener that throws is logged, and the daemon goes on (it is not the network's fault). */
@@ -689,6 +711,45 @@ export class SknockServer extends EventEmitter<ServerEvents> {
   /** Grants the server made that have not expired yet. */
   grants(): GrantEvent[] {
     return this.#keeper?.held() ?? [];
+  }
+
+  /**
+   * Closes at once every grant of `address` (an IPv4 or IPv6 address), or only its
+   * `protocol`/`port`; resolves with what it closed once the firewall took it. Throws
+   * `ERR_SKNOCK_INVALID_OPTION` for a bad address or port, `ERR_SKNOCK_STATE` unless running.
+   */
+  async closeGrants(address: string, protocol?: 'tcp' | 'udp', port?: number): Promise<GrantEvent[]> {
+    const family = typeof address === 'string' ? isIP(address) : 0;
+    if (family === 0) throw new SknockServerError('ERR_SKNOCK_INVALID_OPTION', `closeGrants: address must be an IPv4 or IPv6 address, not ${JSON.stringify(address)}`);
+    if (protocol !== undefined && protocol !== 'tcp' && protocol !== 'udp') throw new SknockServerError('ERR_SKNOCK_INVALID_OPTION', 'closeGrants: protocol must be tcp or udp');
+    if (port !== undefined && (!Number.isInteger(port) || port < 1 || port > 65_535)) throw new SknockServerError('ERR_SKNOCK_INVALID_OPTION', 'closeGrants: port must be a whole number from 1 to 65535');
+    const keeper = this.#runningKeeper('closeGrants');
+    const match: GrantMatch = { address: normaliseSource(address, family, 0).address, ...(protocol === undefined ? {} : { protocol }), ...(port === undefined ? {} : { port }) };
+    return keeper.close(match);
+  }
+
+  /** Closes every grant at once (those held, and any other the back end lists); resolves with what it closed. */
+  async flushGrants(): Promise<GrantEvent[]> {
+    return this.#runningKeeper('flushGrants').flush();
+  }
+
+  #runningKeeper(what: string): GrantKeeper {
+    if (this.#state !== 'running' || this.#keeper === undefined) throw new SknockServerError('ERR_SKNOCK_STATE', `${what}() while ${this.#state}`);
+    return this.#keeper;
+  }
+
+  /**
+   * What the firewall watchdog found at its latest check; a check older than `maxAgeMs` (or
+   * none yet) is made now, and repairs what it finds missing, as the watchdog's own would.
+   */
+  async firewallHealth(maxAgeMs = 1000): Promise<FirewallHealth> {
+    const watchdog = this.#watchdog;
+    if (watchdog === undefined || this.#state !== 'running') return { watched: false };
+    if (!watchdog.watching) return { watched: false };
+    const last = watchdog.lastCheck;
+    if (last === undefined || this.#now() - last.at > maxAgeMs) await watchdog.checkNow();
+    const lastCheck = watchdog.lastCheck;
+    return { watched: true, ...(lastCheck === undefined ? {} : { lastCheck }) };
   }
 
   stats(): ServerStats {

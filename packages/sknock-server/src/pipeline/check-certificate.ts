@@ -39,5 +39,6 @@ export function checkCertificate(
   const verdict = trust.verify(certificate, nowMs);
   if (verdict.ok) return verdict;
   const r = reject(CODE_BY_REASON[verdict.reason] ?? 'untrusted-certificate', `${verdict.reason}: ${verdict.detail}`);
-  return { ...r, lasting: LASTING_REASONS.has(verdict.reason) };
+  const who = verdict.subject === undefined ? {} : { subject: verdict.subject, serial: verdict.serial };
+  return { ...r, ...who, lasting: LASTING_REASONS.has(verdict.reason) };
 }

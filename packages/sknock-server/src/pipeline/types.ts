@@ -17,6 +17,9 @@ export interface Reject {
   readonly code: RejectCode;
   /** What exactly was wrong, for the log (never secret: no key material, no plaintext). */
   readonly detail: string;
+  /** The client certificate's subject and serial, when the knock got as far as a parsed certificate. */
+  readonly subject?: string;
+  readonly serial?: string;
 }
 
 export interface Accept {
@@ -52,7 +55,7 @@ export type TrustVerdict =
       /** The certificate's public key, if the verifier holds it (saves the signature check a lookup). */
       readonly publicKey?: KeyObject;
     }
-  | { readonly ok: false; readonly reason: string; readonly detail: string };
+  | { readonly ok: false; readonly reason: string; readonly detail: string; readonly subject?: string; readonly serial?: string };
 
 /** The part of `TrustStore` the pipeline uses. */
 export interface CertificateVerifier {
