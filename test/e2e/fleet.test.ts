@@ -86,7 +86,7 @@ describe(`a fleet of ${HOSTS} daemons, one CA, one CRL URL`, { skip }, () => {
     const since = host.daemon.mark();
     await knock(host, who);
     const line = await host.daemon.waitForLog(
-      (l) => (l['event'] === 'accept' && l['serial'] === who.serial) || (l['event'] === 'reject' && typeof l['code'] === 'string' && String(l['source'] ?? '').startsWith(`${knocker.ipv4}:`)),
+      (l) => (l['event'] === 'accept' && l['serial'] === who.serial) || (l['event'] === 'reject' && typeof l['code'] === 'string' && l['sourceAddress'] === knocker.ipv4),
       `a verdict on ${who.name}'s knock`,
       { since, timeoutMs },
     );

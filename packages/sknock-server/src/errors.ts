@@ -22,7 +22,19 @@ export type SknockServerErrorCode =
   /** The knock socket could not be bound (address in use, address not local, no permission). */
   | 'ERR_SKNOCK_BIND'
   /** `start()` while started, `reload()` while stopped, or a start that was stopped half-way. */
-  | 'ERR_SKNOCK_STATE';
+  | 'ERR_SKNOCK_STATE'
+  /** Control socket: a request that is not one JSON object on one line with a known shape. */
+  | 'ERR_SKNOCK_CONTROL_BAD_REQUEST'
+  /** Control socket: a request line longer than CONTROL_REQUEST_MAX_BYTES (the connection is closed). */
+  | 'ERR_SKNOCK_CONTROL_TOO_LONG'
+  /** Control socket: a command the daemon does not know. */
+  | 'ERR_SKNOCK_CONTROL_UNKNOWN_COMMAND'
+  /** Control socket: a command failed in a way that is the daemon's fault (logged). */
+  | 'ERR_SKNOCK_CONTROL_INTERNAL'
+  /** Admin command: the control socket is not there, refused the connection or the permission. */
+  | 'ERR_SKNOCK_CONTROL_UNAVAILABLE'
+  /** Admin command: no answer in time. */
+  | 'ERR_SKNOCK_CONTROL_TIMEOUT';
 
 export class SknockServerError extends SknockError {
   declare readonly code: SknockServerErrorCode;

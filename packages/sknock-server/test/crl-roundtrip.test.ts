@@ -3,9 +3,9 @@ import { X509Certificate } from 'node:crypto';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
 import { createCa, createCrl, REVOCATION_REASONS, type RevocationReason } from '@sknock/ca';
-import { caIdentity } from '../src/crl/ca-identity.js';
+import { caIdentity } from '@sknock/protocol/x509';
 import { parseCrl } from '../src/crl/parse-crl.js';
-import { findCrlIssuer } from '../src/crl/verify-crl.js';
+import { findCrlIssuer } from '@sknock/protocol/crl';
 
 /**
  * CRL encode (@sknock/ca, crl-encode.ts) and decode (the server's parse-crl.ts) side by side:

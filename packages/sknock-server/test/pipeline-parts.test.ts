@@ -238,11 +238,11 @@ describe('RejectLog', () => {
     let now = 0;
     const log = new RejectLog({ logger, now: () => now, perSecond: 3, summaryIntervalMs: 3_600_000 });
     const src = { address: '192.0.2.1', family: 4 as const, port: 9 };
-    for (let i = 0; i < 10; i++) log.record('bad-magic', src, 'x');
-    for (let i = 0; i < 5; i++) log.record('replayed-key', src, 'y');
+    for (let i = 0; i < 10; i++) log.record({ code: 'bad-magic', detail: 'x' }, src);
+    for (let i = 0; i < 5; i++) log.record({ code: 'replayed-key', detail: 'y' }, src);
     assert.equal(logger.records.length, 3);
     now = 1000;
-    log.record('decrypt-failed', src, 'z');
+    log.record({ code: 'decrypt-failed', detail: 'z' }, src);
     assert.equal(logger.records.length, 4);
     log.stop();
     const summary = logger.records.at(-1);

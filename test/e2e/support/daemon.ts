@@ -11,10 +11,12 @@ import { SERVER_BIN } from './repo.js';
 
 export type ConfigValue = string | number | boolean;
 
-/** Writes `[DEFAULT]` + `key = value` lines to `dir/name`; returns the path. */
+/** Writes `[DEFAULT]` + `key = value` lines to `dir/name` (`controlSocket = none` unless given); returns the path. */
 export async function writeConfig(dir: string, name: string, entries: Readonly<Record<string, ConfigValue>>): Promise<string> {
   const file = join(dir, name);
-  const lines = ['[DEFAULT]', ...Object.entries(entries).map(([k, v]) => `${k} = ${typeof v === 'boolean' ? (v ? 'on' : 'off') : String(v)}`), ''];
+  // Daemons of a test share the file system: no control socket unless the test gives one its own.
+  const all = Object.keys(entries).some((k) => k.toLowerCase() === 'controlsocket') ? entries : { ...entries, controlSocket: 'none' };
+  const lines = ['[DEFAULT]', ...Object.entries(all).map(([k, v]) => `${k} = ${typeof v === 'boolean' ? (v ? 'on' : 'off') : String(v)}`), ''];
   await writeFile(file, lines.join('\n'));
   return file;
 }
@@ -27,20 +29,21 @@ interface Waiter {
   readonly resolve: (line: LogLine) => void;
 }
 
-/** `a.b.c.d:port` or `v6:addr:port` (as the daemon logs a source) → the address. */
+/** The source address of an accept or reject line (`sourceAddress`). */
 export function sourceAddressOf(line: LogLine): string | undefined {
-  const source = line['source'];
-  if (typeof source !== 'string') return undefined;
-  const colon = source.lastIndexOf(':');
-  return colon < 0 ? source : source.slice(0, colon);
+  const source = line['sourceAddress'];
+  return typeof source === 'string' ? source : undefined;
 }
 
 export class Daemon {
   readonly child: ChildProcess;
-  /** Every JSON line logged so far, in order. */
+  /** Every JSON line logged so far (stdout and stderr), in the order they were read. */
   readonly lines: LogLine[] = [];
+  /** The JSON lines of stderr alone (warn and above). */
+  readonly stderrLines: LogLine[] = [];
   #raw = '';
   #buffer = '';
+  #errBuffer = '';
   #waiters: Waiter[] = [];
   readonly #exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
   #exit: { code: number | null; signal: NodeJS.Signals | null } | undefined;
@@ -53,9 +56,16 @@ export class Daemon {
         resolve({ code, signal });
       });
     });
-    child.stdout?.on('data', (chunk: Buffer) => this.#take(chunk.toString('utf8')));
+    child.stdout?.on('data', (chunk: Buffer) => {
+      const text = chunk.toString('utf8');
+      this.#raw += text;
+      this.#buffer = this.#take(this.#buffer + text, false);
+    });
+    // warn and above go to stderr
     child.stderr?.on('data', (chunk: Buffer) => {
-      this.#raw += `[stderr] ${chunk.toString('utf8')}`;
+      const text = chunk.toString('utf8');
+      this.#raw += `[stderr] ${text}`;
+      this.#errBuffer = this.#take(this.#errBuffer + text, true);
     });
   }
 
@@ -82,13 +92,13 @@ export class Daemon {
     return daemon;
   }
 
-  #take(text: string): void {
-    this.#raw += text;
-    this.#buffer += text;
+  /** Takes the complete lines of `buffer`; returns what is left. */
+  #take(buffer: string, fromStderr: boolean): string {
+    let rest = buffer;
     let nl: number;
-    while ((nl = this.#buffer.indexOf('\n')) >= 0) {
-      const lineText = this.#buffer.slice(0, nl);
-      this.#buffer = this.#buffer.slice(nl + 1);
+    while ((nl = rest.indexOf('\n')) >= 0) {
+      const lineText = rest.slice(0, nl);
+      rest = rest.slice(nl + 1);
       let line: LogLine;
       try {
         line = JSON.parse(lineText) as LogLine;
@@ -96,6 +106,7 @@ export class Daemon {
         continue;
       }
       this.lines.push(line);
+      if (fromStderr) this.stderrLines.push(line);
       for (const w of [...this.#waiters]) {
         if (w.match(line)) {
           this.#waiters.splice(this.#waiters.indexOf(w), 1);
@@ -103,6 +114,7 @@ export class Daemon {
         }
       }
     }
+    return rest;
   }
 
   /** Everything the process printed (stdout and stderr), for failure messages. */

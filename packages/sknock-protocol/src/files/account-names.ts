@@ -32,3 +32,10 @@ export function groupName(gid: number): string {
   groups ??= table('/etc/group');
   return groups.get(gid) ?? `gid ${gid}`;
 }
+
+/** The id of the group called `name`, or undefined when there is none. */
+export function groupId(name: string): number | undefined {
+  groups ??= table('/etc/group');
+  for (const [id, n] of groups) if (n === name) return id;
+  return undefined;
+}

@@ -8,7 +8,15 @@
  *   sknock-server check-config --keys            list every config key with its default
  *   sknock-server install-unit [--config FILE] [--output FILE|-] [--force]
  *                                                write the systemd unit for this installation
+ *   sknock-server status [--json] [--config FILE]                 ask the running daemon
+ *   sknock-server grants [--json] [--config FILE]                 list its grants
+ *   sknock-server grants close ADDRESS [PROTO/PORT] [--config FILE]
+ *   sknock-server grants flush [--config FILE]
  *   sknock-server --version | --help
+ *
+ * The admin commands (status, grants) talk to the daemon over its control socket (config key
+ * `controlSocket`, ./admin-commands.ts). JSON log lines: info and below on stdout, warn and
+ * above on stderr (../logging/level-streams.ts).
  *
  * SIGHUP reloads the config and the CRL; SIGTERM/SIGINT stop cleanly (firewall state removed)
  * and exit 0. Exit 1: could not start (or stop) — one line on stderr and one log line name
@@ -23,12 +31,14 @@ import { isSknockConfigError } from '../config/errors.js';
 import { DEFAULT_CONFIG_PATH, EXIT_FAILURE, EXIT_OK, EXIT_USAGE, STOP_HARD_TIMEOUT_MS } from '../constants.js';
 import { createServer, type SknockServer } from '../daemon/server.js';
 import { isSknockServerError } from '../errors.js';
-import { createLogger, stdoutDestination } from '../logging/create-logger.js';
+import { createLogger, stderrDestination, stdoutDestination } from '../logging/create-logger.js';
 import { EXIT_OUTPUT_CLOSED, guardOutput } from '@sknock/protocol/cli';
+import { runAdminCommand } from './admin-commands.js';
+import { startDaemonServices, type DaemonServices } from './daemon-services.js';
 import { DEFAULT_UNIT_PATH, InstallUnitError, installUnit } from './install-unit.js';
 
 /** Standard output (and the log written to it) and standard error. */
-const output = guardOutput([process.stdout, process.stderr, stdoutDestination()]);
+const output = guardOutput([process.stdout, process.stderr, stdoutDestination(), stderrDestination()]);
 
 const USAGE = `Usage:
   sknock-server [run] [--config FILE]          run the daemon in the foreground
@@ -39,18 +49,27 @@ const USAGE = `Usage:
   sknock-server install-unit [--config FILE] [--output FILE|-] [--force]
                                                write the systemd unit with this installation's
                                                paths (default ${DEFAULT_UNIT_PATH})
+  sknock-server status [--json]                the running daemon: uptime, back end, policy,
+                                               counters, CRL of each CA
+  sknock-server grants [--json]                the grants it holds
+  sknock-server grants close ADDRESS [PROTO/PORT]
+                                               close the grants of ADDRESS (or one: tcp/22)
+  sknock-server grants flush                   close every grant
   sknock-server --version
   sknock-server --help
 
 Options:
-  -c, --config FILE   the config file (default ${DEFAULT_CONFIG_PATH})
+  -c, --config FILE   the config file (default ${DEFAULT_CONFIG_PATH}); status and grants
+                      find the daemon's control socket from its controlSocket key
+  --json              status, grants: print the daemon's answer as JSON
   -o, --output FILE   install-unit: where to write the unit ('-': standard output)
   --force             install-unit: replace a unit file that differs
 
 Signals: SIGHUP reloads the config and the CRL; SIGTERM and SIGINT stop the daemon,
 removing every firewall rule it added.
 
-Exit status: 0 done (or stopped by a signal), 1 failed (could not start), 2 bad usage,
+Exit status: 0 done (or stopped by a signal), 1 failed (could not start; status and
+grants: the daemon could not be reached or refused), 2 bad usage,
 141 its output was closed (run: the daemon then stops as on SIGTERM).
 `;
 
@@ -97,6 +116,7 @@ async function commandRun(file: string): Promise<number> {
   const finished = new Promise<number>((resolve) => (settle = resolve));
   let stopping = false;
   let started = false;
+  let services: DaemonServices | undefined;
 
   const stop = (why: string, code: number): void => {
     if (stopping) {
@@ -112,7 +132,8 @@ async function commandRun(file: string): Promise<number> {
     }, STOP_HARD_TIMEOUT_MS);
     hard.unref();
     // stop() waits for a start in progress, then undoes it: a signal during start-up leaves no rules.
-    server.stop().then(
+    const closing = services?.close().catch(() => undefined) ?? Promise.resolve();
+    closing.then(() => server.stop()).then(
       () => {
         clearTimeout(hard);
         settle(code);
@@ -147,8 +168,11 @@ async function commandRun(file: string): Promise<number> {
   process.on('unhandledRejection', fatal);
 
   try {
+    const startedAt = Date.now();
     await server.start();
     started = true;
+    if (!stopping) services = await startDaemonServices(server, log, version(), startedAt);
+    if (stopping) await services?.close();
   } catch (err) {
     if (stopping) return finished; // a signal came during start-up
     const { message, fields } = describe(err);
@@ -196,6 +220,7 @@ export async function main(argv: readonly string[]): Promise<number> {
         force: { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
         version: { type: 'boolean', short: 'V' },
+        json: { type: 'boolean' },
       },
     });
   } catch (err) {
@@ -210,8 +235,10 @@ export async function main(argv: readonly string[]): Promise<number> {
     process.stdout.write(`sknock-server ${version()}\n`);
     return EXIT_OK;
   }
-  if (positionals.length > 1) return usageError(`unexpected argument '${positionals[1]}'`);
   const command = positionals[0] ?? 'run';
+  const admin = command === 'status' || command === 'grants';
+  if (positionals.length > 1 && !admin) return usageError(`unexpected argument '${positionals[1]}'`);
+  if (values.json && !admin) return usageError('--json goes with status or grants');
   const file = values.config ?? DEFAULT_CONFIG_PATH;
   if (values.config === '') return usageError('--config needs a file name');
   if (command !== 'check-config' && (values.keys || values.firewall)) return usageError(`--${values.keys ? 'keys' : 'firewall'} goes with check-config`);
@@ -223,8 +250,11 @@ export async function main(argv: readonly string[]): Promise<number> {
       return commandCheckConfig(file, values.keys === true, values.firewall === true);
     case 'install-unit':
       return commandInstallUnit(values.config, values.output, values.force === true);
+    case 'status':
+    case 'grants':
+      return runAdminCommand(command, { configFile: file, json: values.json === true, args: positionals.slice(1), usageError });
     default:
-      return usageError(`unknown command '${command}' (commands: run, check-config, install-unit)`);
+      return usageError(`unknown command '${command}' (commands: run, check-config, install-unit, status, grants)`);
   }
 }
 

@@ -29,6 +29,10 @@ export const DEFAULT_KNOCK_PORT = 62201;
 export const DEFAULT_LISTEN_ADDRESS = '::';
 /** firewallCheckIntervalSeconds: how soon a flushed ruleset is noticed and repaired. */
 export const DEFAULT_FIREWALL_CHECK_INTERVAL_SECONDS = 5;
+/** controlSocket: in the service's RuntimeDirectory (systemd makes /run/sknock for it). */
+export const DEFAULT_CONTROL_SOCKET = '/run/sknock/control.sock';
+/** The longest path a Unix socket can have on Linux (sun_path is 108 bytes with its NUL). */
+export const MAX_UNIX_SOCKET_PATH = 107;
 /** emergencyAccessPorts: SSH stays reachable whatever the policy. */
 export const DEFAULT_EMERGENCY_ACCESS_PORTS: readonly PortSpec[] = Object.freeze([{ protocol: 'tcp', port: 22 }]);
 

@@ -184,6 +184,16 @@ export const CONFIG_KEY_SPECS: readonly ConfigKeySpec[] = Object.freeze([
     read: v.boolean,
   },
   {
+    key: 'controlSocket', option: 'controlSocket', original: false, default: d.DEFAULT_CONTROL_SOCKET, defaultValue: d.DEFAULT_CONTROL_SOCKET, isPath: true,
+    description: 'Unix socket of the admin commands (sknock-server status, grants), mode 0600, or 0660 with group sknock when that group exists; empty or none turns it off.',
+    read: v.socketPath,
+  },
+  {
+    key: 'metricsAddress', option: 'metricsAddress', original: false, default: '— (off)',
+    description: 'ADDRESS:PORT of the OpenMetrics endpoint (/metrics, /healthz), such as 127.0.0.1:9464 or [::1]:9464; off unless set. Anyone who can reach it sees the counters: keep it on loopback or a management network.',
+    read: v.listenHostPort,
+  },
+  {
     key: 'logLevel', option: 'logLevel', original: false, default: 'info', defaultValue: 'info',
     description: `Log level: ${d.LOG_LEVELS.join(', ')}.`,
     read: v.oneOf(d.LOG_LEVELS),

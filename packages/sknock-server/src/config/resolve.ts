@@ -7,6 +7,7 @@ import type { ConfigProblem } from './errors.js';
 import { CONFIG_KEY_SPECS, SPEC_BY_OPTION } from './keys.js';
 import type { ConfigKeySpec } from './keys.js';
 import { closestName } from '@sknock/protocol/suggest';
+import { MAX_UNIX_SOCKET_PATH } from './defaults.js';
 import { ValueProblem } from './values.js';
 import type { ServerConfig } from './types.js';
 
@@ -45,6 +46,10 @@ export interface ServerConfigInput {
   readonly firewallCheckIntervalSeconds?: number;
   readonly emergencyAccessPorts?: ServerConfig['emergencyAccessPorts'] | string;
   readonly logLevel?: ServerConfig['logLevel'];
+  /** A path, or '' / 'none' for no control socket. */
+  readonly controlSocket?: string;
+  /** `127.0.0.1:9464`, `[::1]:9464` or `{ host, port }`; '' / 'none' for off. */
+  readonly metricsAddress?: string | { readonly host: string; readonly port: number };
   readonly execOpenCommand?: string | readonly string[];
   readonly execCloseCommand?: string | readonly string[];
   readonly execSetupCommand?: string | readonly string[];
@@ -231,6 +236,11 @@ export function validateConfig(ctx: ValidateContext): ValidateResult {
     warnings.push(
       `${name(spec('firewallBackend'))} iptables with ${name(spec('anyPortKnocks'))} on and ${name(spec('firewallPolicy'))} ${String(values.get('firewallPolicy'))}: knock-shaped UDP datagrams (long enough, starting 61 01 00 00) are absorbed silently on every port while others get ICMP port unreachable, so a scanner can tell that a knock daemon is there; nftables, ${name(spec('anyPortKnocks'))} off, or ${name(spec('firewallPolicy'))} drop avoid that`,
     );
+  }
+
+  const controlSocket = values.get('controlSocket') as string | undefined;
+  if (controlSocket !== undefined && Buffer.byteLength(controlSocket) > MAX_UNIX_SOCKET_PATH) {
+    problem(spec('controlSocket'), `${name(spec('controlSocket'))} ${controlSocket}${at(spec('controlSocket'))} is longer than the ${MAX_UNIX_SOCKET_PATH} bytes a Unix socket path can have`);
   }
 
   const partial = Object.fromEntries(values) as Partial<Record<keyof ServerConfig, unknown>>;

@@ -64,6 +64,10 @@ export interface ServerConfig {
   readonly firewallCheckIntervalSeconds: number;
   /** emergencyAccessPorts (tcp/22). */
   readonly emergencyAccessPorts: readonly PortSpec[];
+  /** controlSocket (/run/sknock/control.sock, absolute): the admin commands' Unix socket; undefined: off. */
+  readonly controlSocket?: string;
+  /** metricsAddress: where /metrics and /healthz listen; undefined (the default): off. */
+  readonly metricsAddress?: { readonly host: string; readonly port: number };
   /** logLevel (info). */
   readonly logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
   /** The config file this came from, if any. */

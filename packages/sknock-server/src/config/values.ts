@@ -159,6 +159,42 @@ export const ipAddress: ValueReader<string> = (raw) => {
 };
 
 /**
+ * The control socket's path: empty text or `none` turns it off. At most 107 bytes once made
+ * absolute (checked by the caller, which knows the folder).
+ */
+export const socketPath: ValueReader<string> = (raw) => {
+  if (typeof raw === 'string' && (raw === '' || raw.toLowerCase() === 'none')) return undefined;
+  return path(raw);
+};
+
+/** Where the metrics endpoint listens. */
+export interface ListenAddress {
+  readonly host: string;
+  readonly port: number;
+}
+
+/**
+ * `127.0.0.1:9464`, `[::1]:9464`, `localhost:9464` is refused (an address literal only, as
+ * listenAddress); empty text or `none` turns it off. Also takes `{ host, port }`.
+ */
+export const listenHostPort: ValueReader<ListenAddress> = (raw) => {
+  const what = 'must be ADDRESS:PORT such as 127.0.0.1:9464 or [::1]:9464 (or none)';
+  if (typeof raw === 'object' && raw !== null && !Array.isArray(raw)) {
+    const { host, port } = raw as { host?: unknown; port?: unknown };
+    if (typeof host === 'string' && isIP(host) !== 0 && typeof port === 'number' && Number.isInteger(port) && port >= 1 && port <= 65_535) return Object.freeze({ host, port });
+    throw new ValueProblem(what);
+  }
+  if (typeof raw !== 'string') throw new ValueProblem(`${what}, not ${describeType(raw)}`);
+  const text = raw.trim();
+  if (text === '' || text.toLowerCase() === 'none') return undefined;
+  const m = /^\[([^\]]+)\]:(\d{1,5})$/.exec(text) ?? /^([^:[\]]+):(\d{1,5})$/.exec(text);
+  const host = m?.[1] ?? '';
+  const port = Number(m?.[2]);
+  if (m === null || isIP(host) === 0 || (isIP(host) === 6) !== text.startsWith('[') || port < 1 || port > 65_535) throw new ValueProblem(what);
+  return Object.freeze({ host, port });
+};
+
+/**
  * `tcp/22, udp/53` (comma- or space-separated, case-insensitive); empty text or `none` turns
  * the list off. Also takes an array of `{ protocol, port }` or of such strings.
  */

@@ -35,6 +35,18 @@ export interface FirewallWatchdogStats {
   readonly failedChecks: number;
 }
 
+/** What the latest check found (`FirewallWatchdog.lastCheck`). */
+export interface FirewallCheckState {
+  /** When it ended, ms since the epoch. */
+  readonly at: number;
+  /** `intact`: the rules were in force; `repaired`: missing or changed, and rebuilt; `failed`: the check (or the rebuild) failed. */
+  readonly outcome: 'intact' | 'repaired' | 'failed';
+  /** What was wrong (repaired) or the error (failed). */
+  readonly problem?: string;
+  /** The error's code (failed). */
+  readonly code?: string;
+}
+
 function errorCode(err: unknown): string | undefined {
   const code = (err as { code?: unknown } | undefined)?.code;
   return typeof code === 'string' ? code : undefined;
@@ -53,6 +65,7 @@ export class FirewallWatchdog {
   #repairs = 0;
   #failedChecks = 0;
   #lastFailure: { readonly message: string; readonly at: number } | undefined;
+  #lastCheck: FirewallCheckState | undefined;
 
   constructor(options: FirewallWatchdogOptions) {
     this.#firewall = options.firewall;
@@ -80,6 +93,16 @@ export class FirewallWatchdog {
     return { checks: this.#checks, repairs: this.#repairs, failedChecks: this.#failedChecks };
   }
 
+  /** What the latest check found (undefined before the first, and for a back end without `check()`). */
+  get lastCheck(): FirewallCheckState | undefined {
+    return this.#lastCheck;
+  }
+
+  /** True when the back end has a `check()` to watch with. */
+  get watching(): boolean {
+    return this.#firewall.check !== undefined;
+  }
+
   /** Checks now (also between the timer's checks); resolves when done, never rejects. */
   checkNow(): Promise<void> {
     this.#running ??= this.#check().finally(() => {
@@ -104,6 +127,9 @@ export class FirewallWatchdog {
     try {
       const result = await check();
       this.#lastFailure = undefined;
+      this.#lastCheck = result.intact
+        ? { at: this.#now(), outcome: 'intact' }
+        : { at: this.#now(), outcome: 'repaired', problem: result.problem ?? 'unknown change' };
       if (result.intact) return;
       this.#repairs += 1;
       this.#logger.warn(
@@ -115,6 +141,8 @@ export class FirewallWatchdog {
       this.#failedChecks += 1;
       const message = err instanceof Error ? err.message : String(err);
       const now = this.#now();
+      const code = errorCode(err);
+      this.#lastCheck = { at: now, outcome: 'failed', problem: message, ...(code === undefined ? {} : { code }) };
       const last = this.#lastFailure;
       if (last !== undefined && last.message === message && now - last.at < FIREWALL_CHECK_FAILURE_LOG_MS) return;
       this.#lastFailure = { message, at: now };

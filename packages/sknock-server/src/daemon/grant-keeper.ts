@@ -47,8 +47,18 @@ export interface GrantEvent {
 }
 
 export interface GrantCloseEvent extends GrantEvent {
-  /** `expired`: its time ran out; `revoked`: a CRL revoked every certificate that held it. */
-  readonly reason: 'expired' | 'revoked';
+  /**
+   * `expired`: its time ran out; `revoked`: a CRL revoked every certificate that held it;
+   * `closed`: an operator closed it (`sknock-server grants close` / `flush`).
+   */
+  readonly reason: 'expired' | 'revoked' | 'closed';
+}
+
+/** Which grants `close()` closes: every grant of `address`, or only its `protocol`/`port`. */
+export interface GrantMatch {
+  readonly address: string;
+  readonly protocol?: 'tcp' | 'udp';
+  readonly port?: number;
 }
 
 export interface GrantKeeperOptions {
@@ -73,6 +83,8 @@ interface Pending {
   inFlight: boolean;
   again: boolean;
   retryTimer?: NodeJS.Timeout;
+  /** An operator closed the grant while this write was in flight: close it again once it lands. */
+  closeWhenLanded?: boolean;
 }
 
 interface Holder {
@@ -174,6 +186,11 @@ export class GrantKeeper extends EventEmitter implements GrantOpener {
       () => {
         entry.inFlight = false;
         this.#opened += 1;
+        if (entry.closeWhenLanded === true) {
+          this.#closeInFirewall(grant, 1);
+          this.#settle(entry);
+          return;
+        }
         this.#hold(grant, { meta, expiresAt: startedAt + durationSeconds * 1000 });
         if (entry.again && !this.#stopped) {
           entry.again = false;
@@ -332,10 +349,10 @@ export class GrantKeeper extends EventEmitter implements GrantOpener {
       const error = errorMessage(err);
       if (attempt < this.#maxAttempts && !this.#stopped) {
         const delay = this.#retryBaseMs * 2 ** (attempt - 1);
-        this.#logger.error({ grant, attempt, retryInMs: delay, error }, 'firewall close of a revoked grant failed; retrying');
+        this.#logger.error({ grant, attempt, retryInMs: delay, error }, 'firewall close of a grant failed; retrying');
         setTimeout(() => this.#closeInFirewall(grant, attempt + 1), delay).unref();
       } else {
-        this.#logger.error({ grant, attempts: attempt, error }, 'firewall close of a revoked grant failed; it stays open until it expires');
+        this.#logger.error({ grant, attempts: attempt, error }, 'firewall close of a grant failed; it stays open until it expires');
       }
     });
   }
@@ -396,6 +413,73 @@ export class GrantKeeper extends EventEmitter implements GrantOpener {
 
   stats(): { pending: number; held: number; opened: number; failedWrites: number; lost: number; revoked: number } {
     return { pending: this.#pending.size, held: this.#held.size, opened: this.#opened, failedWrites: this.#failedWrites, lost: this.#lost, revoked: this.#revoked };
+  }
+
+  /**
+   * Closes, at once, the grants an operator names (`sknock-server grants close`): every grant
+   * held for `match.address`, or only the one for `match.protocol`/`match.port`. Writes
+   * waiting for a retry are given up; one in flight is closed once it lands. Resolves with the
+   * grants closed once the firewall has taken the closes (a close that fails is retried and
+   * logged, as for a revoked grant).
+   */
+  async close(match: GrantMatch): Promise<GrantEvent[]> {
+    const matches = (g: Grant): boolean =>
+      g.address === match.address && (match.protocol === undefined || g.protocol === match.protocol) && (match.port === undefined || g.port === match.port);
+    return this.#closeWhere(matches, undefined);
+  }
+
+  /**
+   * Closes every grant (`sknock-server grants flush`): those held and any other the back end
+   * lists (`firewall.list()`), so that nothing opened by this daemon stays open.
+   */
+  async flush(): Promise<GrantEvent[]> {
+    return this.#closeWhere(() => true, await this.#firewall.list().catch(() => []));
+  }
+
+  async #closeWhere(matches: (g: Grant) => boolean, listed: ReadonlyArray<Grant & { readonly expiresAt: number }> | undefined): Promise<GrantEvent[]> {
+    if (this.#stopped) return [];
+    const closed: GrantEvent[] = [];
+    const writes: Promise<void>[] = [];
+    const closeOne = (grant: Grant): void => {
+      writes.push(
+        Promise.resolve()
+          .then(() => this.#firewall.close(grant))
+          .catch((err: unknown) => {
+            this.#failedWrites += 1;
+            this.#logger.error({ grant, error: errorMessage(err) }, 'firewall close of a grant failed; retrying');
+            setTimeout(() => this.#closeInFirewall(grant, 2), this.#retryBaseMs).unref();
+          }),
+      );
+    };
+    for (const entry of [...this.#pending.values()]) {
+      if (!matches(entry.grant)) continue;
+      if (entry.inFlight) {
+        entry.closeWhenLanded = true;
+        entry.again = false;
+      } else {
+        this.#settle(entry);
+      }
+    }
+    const seen = new Set<string>();
+    for (const [key, held] of [...this.#held]) {
+      if (!matches(held.grant)) continue;
+      this.#held.delete(key);
+      seen.add(key);
+      const event = eventOf(held);
+      closed.push(event);
+      closeOne(held.grant);
+      this.#logger.info({ event: 'close', reason: 'closed', grant: held.grant, subject: event.subject, serial: event.serial }, 'grant closed by an operator');
+      this.emit('close', { ...event, reason: 'closed' } satisfies GrantCloseEvent);
+    }
+    for (const g of listed ?? []) {
+      const grant: Grant = { address: g.address, family: g.family, protocol: g.protocol, port: g.port };
+      if (seen.has(grantKey(grant)) || !matches(grant)) continue;
+      closed.push({ grant, subject: '', serial: '', issuer: '', expiresAt: g.expiresAt });
+      closeOne(grant);
+      this.#logger.info({ event: 'close', reason: 'closed', grant }, 'grant closed by an operator (one the daemon no longer tracked)');
+    }
+    await Promise.all(writes);
+    return closed;
   }
 
   /** Stops retries and the expiry sweep; grants already written stay until teardown. */

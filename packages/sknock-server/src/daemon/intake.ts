@@ -1,5 +1,7 @@
 import type { RemoteInfo } from 'node:dgram';
+import { performance } from 'node:perf_hooks';
 import type { Logger } from '../logging/logger-type.js';
+import { verifyTimingChannel } from '../metrics/verify-timing.js';
 import { normaliseSource } from '../pipeline/normalise-source.js';
 import type { KnockPipeline, ScreenedKnock } from '../pipeline/process-knock.js';
 import { REJECT_CODES, type RejectCode } from '../pipeline/reject-codes.js';
@@ -29,6 +31,8 @@ export interface IntakeEvents {
 export interface KnockIntakeOptions {
   readonly events: IntakeEvents;
   readonly now: () => number;
+  /** Whose verify timings these are (the server, for the metrics channel's `server` field). */
+  readonly owner: object;
 }
 
 /** The parts of one run (from start to stop). */
@@ -42,6 +46,7 @@ interface Running {
 export class KnockIntake {
   readonly #events: IntakeEvents;
   readonly #now: () => number;
+  readonly #timingOwner: object;
   readonly #returning = new ReturningSources();
   #running: Running | undefined;
   #received = 0;
@@ -51,6 +56,7 @@ export class KnockIntake {
   constructor(options: KnockIntakeOptions) {
     this.#events = options.events;
     this.#now = options.now;
+    this.#timingOwner = options.owner;
   }
 
   /** Starts taking datagrams into `pipeline`, through a work queue bounded by `limits`. */
@@ -106,12 +112,12 @@ export class KnockIntake {
       const now = this.#now();
       const screened = running.pipeline.screen(msg, source, now);
       if (isReject(screened)) {
-        this.#reject(screened.code, source, screened.detail);
+        this.#reject(screened, source);
         return;
       }
       const returning = this.#returning.has(source.address, now);
       if (!running.queue.push(screened, returning)) {
-        this.#reject('overloaded', source, returning ? 'work queue full (returning sources)' : 'work queue full');
+        this.#reject({ code: 'overloaded', detail: returning ? 'work queue full (returning sources)' : 'work queue full' }, source);
       }
     } catch (err) {
       // Nothing a network sends gets here (the pipeline returns rejects); a listener's throw might.
@@ -124,9 +130,12 @@ export class KnockIntake {
     if (running === undefined) return;
     try {
       const now = this.#now();
+      const timed = verifyTimingChannel.hasSubscribers;
+      const startedAt = timed ? performance.now() : 0;
       const result = running.pipeline.verify(knock, now);
+      if (timed) verifyTimingChannel.publish({ server: this.#timingOwner, seconds: (performance.now() - startedAt) / 1000, accepted: result.ok });
       if (!result.ok) {
-        this.#reject(result.code, knock.source, result.detail);
+        this.#reject(result, knock.source);
         return;
       }
       this.#accepted += 1;
@@ -137,7 +146,8 @@ export class KnockIntake {
           event: 'accept',
           subject,
           serial,
-          source: `${knock.source.address}:${knock.source.port}`,
+          sourceAddress: knock.source.address,
+          sourcePort: knock.source.port,
           protocol: grant.protocol,
           port: grant.port,
           skewSeconds,
@@ -151,9 +161,12 @@ export class KnockIntake {
     }
   }
 
-  #reject(code: RejectCode, source: KnockSource, detail: string): void {
-    this.#rejected[code] += 1;
-    this.#running?.rejectLog.record(code, source, detail);
-    if (this.#events.wants('reject')) this.#events.emit('reject', { code, source, detail });
+  #reject(r: { readonly code: RejectCode; readonly detail: string; readonly subject?: string; readonly serial?: string }, source: KnockSource): void {
+    this.#rejected[r.code] += 1;
+    this.#running?.rejectLog.record(r, source);
+    if (this.#events.wants('reject')) {
+      const { code, detail, subject, serial } = r;
+      this.#events.emit('reject', { code, source, detail, ...(subject === undefined ? {} : { subject, serial }) });
+    }
   }
 }

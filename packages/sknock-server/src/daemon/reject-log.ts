@@ -6,8 +6,10 @@ import type { KnockSource } from '../pipeline/types.js';
 /**
  * Logs rejected knocks, rate limited: at most `perSecond` lines a second (token bucket);
  * the rest are counted by reason and summarised every `summaryIntervalMs` when any were
- * left out. `internal-error` (a bug, not a bad packet) is logged at error level, the rest at
- * info: rejected knocks are routine on the Internet.
+ * left out. `internal-error` (a bug, not a bad packet) is logged at error level, `revoked` (a
+ * certificate the CA withdrew is still being used) at warn, the rest at info: rejected knocks
+ * are routine on the Internet. Each line has `sourceAddress` and `sourcePort`, and `subject`
+ * and `serial` once the knock showed a certificate whose chain verified.
  */
 
 export interface RejectLogOptions {
@@ -36,7 +38,8 @@ export class RejectLog {
     this.#timer.unref();
   }
 
-  record(code: RejectCode, source: KnockSource, detail: string): void {
+  record(r: { readonly code: RejectCode; readonly detail: string; readonly subject?: string; readonly serial?: string }, source: KnockSource): void {
+    const { code, detail } = r;
     const now = this.#now();
     if (now > this.#last) {
       this.#tokens = Math.min(this.#perSecond, this.#tokens + ((now - this.#last) / 1000) * this.#perSecond);
@@ -44,8 +47,16 @@ export class RejectLog {
     }
     if (this.#tokens >= 1) {
       this.#tokens -= 1;
-      const line = { event: 'reject', code, source: `${source.address}:${source.port}`, detail };
+      const line = {
+        event: 'reject',
+        code,
+        ...(r.subject === undefined ? {} : { subject: r.subject, serial: r.serial }),
+        sourceAddress: source.address,
+        sourcePort: source.port,
+        detail,
+      };
       if (code === 'internal-error') this.#logger.error(line, 'knock rejected: internal error');
+      else if (code === 'revoked') this.#logger.warn(line, 'knock rejected: revoked certificate');
       else this.#logger.info(line, 'knock rejected');
       return;
     }

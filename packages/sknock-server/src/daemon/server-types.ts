@@ -17,6 +17,9 @@ export interface RejectEvent {
   readonly code: RejectCode;
   readonly source: KnockSource;
   readonly detail: string;
+  /** The client certificate's subject and serial, when the knock got far enough to show them. */
+  readonly subject?: string;
+  readonly serial?: string;
 }
 
 /** A knock passed every check; its grant is on its way to the firewall (`open` follows). */

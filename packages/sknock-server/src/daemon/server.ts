@@ -1,5 +1,6 @@
 import type { Socket } from 'node:dgram';
 import { EventEmitter } from 'node:events';
+import { isIP } from 'node:net';
 import { FRAME_OVERHEAD_IPV6 } from '@sknock/protocol';
 import { loadConfigFile } from '../config/load-config.js';
 import { resolveServerConfig } from '../config/resolve.js';
@@ -11,12 +12,13 @@ import type { FirewallBackend } from '../firewall/backend.js';
 import { isSknockFirewallError } from '../firewall/errors.js';
 import { createLogger, silentLogger } from '../logging/create-logger.js';
 import type { Logger } from '../logging/logger-type.js';
+import { normaliseSource } from '../pipeline/normalise-source.js';
 import type { KnockPipeline } from '../pipeline/process-knock.js';
 import { loadServerMaterial, makeCrlManager, makeFirewall, makeKnockPipeline, makeTrustStore, pipelineSettingsOf } from './assembly.js';
 import { crlStatusForLog } from './crl-summary.js';
 import { errorMessage } from './error-message.js';
-import { FirewallWatchdog, type FirewallWatchdogStats } from './firewall-watchdog.js';
-import { GrantKeeper, type GrantCloseEvent, type GrantEvent } from './grant-keeper.js';
+import { FirewallWatchdog, type FirewallCheckState, type FirewallWatchdogStats } from './firewall-watchdog.js';
+import { GrantKeeper, type GrantCloseEvent, type GrantEvent, type GrantMatch } from './grant-keeper.js';
 import { KnockIntake } from './intake.js';
 import { bindKnockSocket, closeSocket } from './knock-socket.js';
 import { checkServerOptions, type CreateServerOptions } from './server-options.js';
@@ -35,8 +37,16 @@ export type { AcceptEvent, CloseEvent, KnockEvent, OpenEvent, RejectEvent, Serve
  * Signals are the command's (cli/server-main.ts).
  */
 
-/** Config keys that only a restart applies (the socket and the firewall's base rules). */
-const RESTART_KEYS = ['knockPort', 'listenAddress', 'firewallBackend', 'firewallPolicy', 'emergencyAccessPorts', 'anyPortKnocks', 'firewallCheckIntervalSeconds'] as const;
+/** What `firewallHealth()` says: whether the firewall watchdog can vouch for the rules. */
+export interface FirewallHealth {
+  /** False for a back end without `check()` (memory, exec, a plug-in): nothing to vouch for. */
+  readonly watched: boolean;
+  /** The latest check, at most `maxAgeMs` old (undefined while not running). */
+  readonly lastCheck?: FirewallCheckState;
+}
+
+/** Config keys that only a restart applies (the sockets and the firewall's base rules). */
+const RESTART_KEYS = ['knockPort', 'listenAddress', 'firewallBackend', 'firewallPolicy', 'emergencyAccessPorts', 'anyPortKnocks', 'firewallCheckIntervalSeconds', 'controlSocket', 'metricsAddress'] as const;
 
 export class SknockServer extends EventEmitter<ServerEvents> {
   readonly #options: CreateServerOptions;
@@ -72,6 +82,7 @@ export class SknockServer extends EventEmitter<ServerEvents> {
     else if (options.logger === undefined && this.#config !== undefined) this.#useOwnLogger(this.#config);
     this.#intake = new KnockIntake({
       now: this.#now,
+      owner: this,
       events: { wants: (name) => this.listenerCount(name) > 0, emit: (name, ...args) => this.#emitSafely(name, ...args) },
     });
   }
@@ -225,11 +236,12 @@ export class SknockServer extends EventEmitter<ServerEvents> {
       retryBaseMs: limits.openRetryBaseMs,
     });
     keeper.on('open', (e: GrantEvent) => {
+      log.info({ event: 'open', grant: e.grant, subject: e.subject, serial: e.serial, expiresAt: new Date(e.expiresAt).toISOString() }, 'grant open');
       this.#emitSafely('open', e);
     });
     keeper.on('close', (e: GrantCloseEvent) => {
-      // A revoked grant was logged at warn by the keeper, with why.
-      if (e.reason === 'expired') log.debug({ event: 'close', reason: e.reason, grant: e.grant, subject: e.subject, serial: e.serial }, 'grant expired');
+      // A revoked grant was logged at warn by the keeper, with why; one an operator closed at info.
+      if (e.reason === 'expired') log.info({ event: 'close', reason: e.reason, grant: e.grant, subject: e.subject, serial: e.serial }, 'grant expired');
       this.#emitSafely('close', e);
     });
     keeper.on('lost', (e: GrantEvent & { error: string }) => this.#emitSafely('lost', e));
@@ -394,6 +406,45 @@ export class SknockServer extends EventEmitter<ServerEvents> {
   /** Grants the server made that have not expired yet. */
   grants(): GrantEvent[] {
     return this.#keeper?.held() ?? [];
+  }
+
+  /**
+   * Closes at once every grant of `address` (an IPv4 or IPv6 address), or only its
+   * `protocol`/`port`; resolves with what it closed once the firewall took it. Throws
+   * `ERR_SKNOCK_INVALID_ARGUMENT` for a bad address or port, `ERR_SKNOCK_STATE` unless running.
+   */
+  async closeGrants(address: string, protocol?: 'tcp' | 'udp', port?: number): Promise<GrantEvent[]> {
+    const family = typeof address === 'string' ? isIP(address) : 0;
+    if (family === 0) throw new SknockServerError('ERR_SKNOCK_INVALID_ARGUMENT', `closeGrants: address must be an IPv4 or IPv6 address, not ${JSON.stringify(address)}`);
+    if (protocol !== undefined && protocol !== 'tcp' && protocol !== 'udp') throw new SknockServerError('ERR_SKNOCK_INVALID_ARGUMENT', 'closeGrants: protocol must be tcp or udp');
+    if (port !== undefined && (!Number.isInteger(port) || port < 1 || port > 65_535)) throw new SknockServerError('ERR_SKNOCK_INVALID_ARGUMENT', 'closeGrants: port must be a whole number from 1 to 65535');
+    const keeper = this.#runningKeeper('closeGrants');
+    const match: GrantMatch = { address: normaliseSource(address, family, 0).address, ...(protocol === undefined ? {} : { protocol }), ...(port === undefined ? {} : { port }) };
+    return keeper.close(match);
+  }
+
+  /** Closes every grant at once (those held, and any other the back end lists); resolves with what it closed. */
+  async flushGrants(): Promise<GrantEvent[]> {
+    return this.#runningKeeper('flushGrants').flush();
+  }
+
+  #runningKeeper(what: string): GrantKeeper {
+    if (this.#state !== 'running' || this.#keeper === undefined) throw new SknockServerError('ERR_SKNOCK_STATE', `${what}() while ${this.#state}`);
+    return this.#keeper;
+  }
+
+  /**
+   * What the firewall watchdog found at its latest check; a check older than `maxAgeMs` (or
+   * none yet) is made now, and repairs what it finds missing, as the watchdog's own would.
+   */
+  async firewallHealth(maxAgeMs = 1000): Promise<FirewallHealth> {
+    const watchdog = this.#watchdog;
+    if (watchdog === undefined || this.#state !== 'running') return { watched: false };
+    if (!watchdog.watching) return { watched: false };
+    const last = watchdog.lastCheck;
+    if (last === undefined || this.#now() - last.at > maxAgeMs) await watchdog.checkNow();
+    const lastCheck = watchdog.lastCheck;
+    return { watched: true, ...(lastCheck === undefined ? {} : { lastCheck }) };
   }
 
   stats(): ServerStats {

@@ -1,10 +1,12 @@
 import { pino, type DestinationStream, type LevelWithSilent } from 'pino';
+import { isJournalStream, levelStreams } from './level-streams.js';
 import type { Logger } from './logger-type.js';
 
 /**
- * The daemon's logger: pino, JSON lines on stdout, secrets redacted wherever they appear in
- * a record (a config object logged by mistake shows `[redacted]`, not the PKCS#12 password
- * or a key).
+ * The daemon's logger: pino, JSON lines, `info` and below on stdout and `warn` and above on
+ * stderr (with journald priority prefixes when those are connected to journald:
+ * ./level-streams.ts), secrets redacted wherever they appear in a record (a config object
+ * logged by mistake shows `[redacted]`, not the PKCS#12 password or a key).
  */
 
 /** Field names whose values never reach a log line (top level or one level down). */
@@ -25,13 +27,15 @@ const REDACT_PATHS = REDACTED_FIELDS.flatMap((f) => [f, `*.${f}`]);
 export interface CreateLoggerOptions {
   /** Level (default `info`); `silent` logs nothing. */
   readonly level?: LevelWithSilent;
-  /** Where lines go (default: stdout, written synchronously so nothing is lost at exit). */
+  /** Where lines go (default: stdout and stderr by level, written synchronously so nothing is lost at exit). */
   readonly destination?: DestinationStream;
   /** Fields added to every line. */
   readonly base?: Record<string, unknown>;
 }
 
 let stdout: ReturnType<typeof pino.destination> | undefined;
+let stderr: ReturnType<typeof pino.destination> | undefined;
+let byLevel: DestinationStream | undefined;
 
 /**
  * Standard output as every default logger of this process writes it (synchronously, so
@@ -43,8 +47,20 @@ export function stdoutDestination(): ReturnType<typeof pino.destination> {
   return stdout;
 }
 
+/** Standard error as the default loggers write it (warn and above), like `stdoutDestination()`. */
+export function stderrDestination(): ReturnType<typeof pino.destination> {
+  stderr ??= pino.destination({ dest: 2, sync: true });
+  return stderr;
+}
+
+/** The default destination: stdout below warn, stderr from warn on, journald prefixes where connected. */
+export function defaultDestination(): DestinationStream {
+  byLevel ??= levelStreams({ low: stdoutDestination(), high: stderrDestination(), prefixLow: isJournalStream(1), prefixHigh: isJournalStream(2) });
+  return byLevel;
+}
+
 export function createLogger(options: CreateLoggerOptions = {}): Logger & { level: string } {
-  const destination = options.destination ?? stdoutDestination();
+  const destination = options.destination ?? defaultDestination();
   return pino(
     {
       level: options.level ?? 'info',

@@ -44,5 +44,7 @@ export interface CertificateReject extends Reject {
 export function checkCertificate(trust: CertificateVerifier, certificate: Uint8Array, nowMs: number): TrustedCertificate | CertificateReject {
   const verdict = trust.verify(certificate, nowMs);
   if (verdict.ok) return verdict;
-  return { ...reject(CODE_BY_REASON[verdict.reason], `${verdict.reason}: ${verdict.detail}`), lasting: LASTING_REASONS[verdict.reason] };
+  const r = reject(CODE_BY_REASON[verdict.reason], `${verdict.reason}: ${verdict.detail}`);
+  const who = verdict.subject === undefined ? {} : { subject: verdict.subject, serial: verdict.serial };
+  return { ...r, ...who, lasting: LASTING_REASONS[verdict.reason] };
 }

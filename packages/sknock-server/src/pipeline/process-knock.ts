@@ -74,6 +74,11 @@ export interface KnockPipeline {
 
 const defaultKeyAgreement: KeyAgreement = (ephemeralPublicKey, privateKey) => knockPacketKeys(ephemeralPublicKey, { privateKey });
 
+/** A reject of a knock whose certificate verified, with that certificate's subject and serial (for the log). */
+function byCertificate(r: Reject, cert: { readonly subject: string; readonly serial: string }): Reject {
+  return { ok: false, code: r.code, detail: r.detail, subject: cert.subject, serial: cert.serial };
+}
+
 function internalError(err: unknown): Reject {
   const what = err instanceof Error ? `${err.name}: ${err.message}` : String(err);
   return reject('internal-error', what);
@@ -190,26 +195,26 @@ export function createKnockPipeline(options: KnockPipelineOptions): KnockPipelin
       // refused, under this trust store; validity and revocation change with time and CRLs,
       // and a certificate whose chain verified is checked again cheaply.
       if (isReject(cert)) {
-        const refused = reject(cert.code, cert.detail);
+        const refused: Reject = cert.subject === undefined ? reject(cert.code, cert.detail) : { ...reject(cert.code, cert.detail), subject: cert.subject, serial: cert.serial };
         return cert.lasting ? fixed(found, refused, trust) : refused;
       }
 
       const badSignature = checkSignature(opened, cert.publicKey);
-      if (isReject(badSignature)) return fixed(found, badSignature);
+      if (isReject(badSignature)) return fixed(found, byCertificate(badSignature, cert));
       found.authentic = opened;
 
       const skewSeconds = checkTimestamp(opened.timestamp, nowMs, thresholdSeconds);
-      if (isReject(skewSeconds)) return skewSeconds;
+      if (isReject(skewSeconds)) return byCertificate(skewSeconds, cert);
 
       const certificateHash = cert.certificateId;
       const notGranted = checkGrant(grantsCache, certificateHash, opened.certificate, opened.protocol, opened.port);
       if (isReject(notGranted)) {
         found.authenticRefused = notGranted;
-        return notGranted;
+        return byCertificate(notGranted, cert);
       }
 
       const mismatch = checkAddress(opened.address, source);
-      if (isReject(mismatch)) return mismatch;
+      if (isReject(mismatch)) return byCertificate(mismatch, cert);
 
       // Only now is the key recorded as a replay for every later datagram. A knock refused
       // above (stale, not granted, from another address) cannot be replayed into a grant
@@ -219,7 +224,7 @@ export function createKnockPipeline(options: KnockPipelineOptions): KnockPipelin
       // anyone who sees a knock spend its key (a copy sent first from another address) and
       // let one certificate fill this tier with knocks that open nothing.
       const unrecorded = recordAcceptedKey(replayCache, keyId, certificateHash, nowMs, thresholdSeconds);
-      if (isReject(unrecorded)) return unrecorded;
+      if (isReject(unrecorded)) return byCertificate(unrecorded, cert);
 
       const grant: Grant = { address: source.address, family: source.family, protocol: opened.protocol, port: opened.port };
       const meta = { subject: cert.subject, serial: cert.serial, issuer: cert.issuer, certificateId: certificateHash, chain: cert.chain };
@@ -227,7 +232,7 @@ export function createKnockPipeline(options: KnockPipelineOptions): KnockPipelin
       if (isReject(refused)) {
         // Not accepted after all: its key may be accepted later (it is that knock's first time).
         replayCache.unmarkVerified(keyId);
-        return refused;
+        return byCertificate(refused, cert);
       }
 
       return {

@@ -18,6 +18,9 @@ export interface Reject {
   readonly code: RejectCode;
   /** What exactly was wrong, for the log (never secret: no key material, no plaintext). */
   readonly detail: string;
+  /** The client certificate's subject and serial, when the knock got as far as a parsed certificate. */
+  readonly subject?: string;
+  readonly serial?: string;
 }
 
 /**

@@ -264,6 +264,7 @@ export class TrustStore {
   }
 
   #checkTimeAndCrl(chain: VerifiedChain, nowMs: number, fromCache: boolean): TrustResult {
+    const reject = (reason: TrustRejectReason, detail: string): TrustResult => ({ ok: false, reason, detail, subject: chain.subject, serial: chain.serial });
     for (const link of chain.links) {
       if (nowMs < link.notBefore) return reject('not-yet-valid', `'${chain.subject}': ${link.label} is valid from ${link.validFrom}`);
       if (nowMs > link.notAfter) return reject('expired', `'${chain.subject}': ${link.label} expired ${link.validTo}`);

@@ -40,4 +40,11 @@ export type TrustResult =
       /** The certificate's P-256 public key, for the signature check. */
       readonly publicKey: KeyObject;
     }
-  | { readonly ok: false; readonly reason: TrustRejectReason; readonly detail: string };
+  | {
+      readonly ok: false;
+      readonly reason: TrustRejectReason;
+      readonly detail: string;
+      /** Subject and serial of the certificate, when its chain verified (expired, not yet valid, revoked, no CRL). */
+      readonly subject?: string;
+      readonly serial?: string;
+    };
