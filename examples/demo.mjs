@@ -30,7 +30,7 @@ import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { loadCredentials } from '@sknock/protocol';
 import { MemoryFirewallBackend } from '@sknock/server';
-import { createCa, issueClientCertificate, issueServerCertificate } from '@sknock/server/ca';
+import { createCa, issueClientCertificate, issueServerCertificate } from '@sknock/ca';
 import { createLab, labUnavailableReason, removeStaleLabs } from './lib/netns.mjs';
 import { knockAndMeasure, probeTcp } from './lib/demo-client.mjs';
 import { startServerSide } from './lib/demo-server.mjs';

@@ -15,7 +15,7 @@
  */
 import { knock } from '@sknock/client';
 import { createServer } from '@sknock/server';
-import { createCa, issueClientCertificate, issueServerCertificate } from '@sknock/server/ca';
+import { createCa, issueClientCertificate, issueServerCertificate } from '@sknock/ca';
 
 /**
  * A FirewallBackend (see `FirewallBackend` in @sknock/server): setup, open, close, list,

@@ -24,6 +24,7 @@ const root = fileURLToPath(new URL('..', import.meta.url));
 const roots = [
   'packages/sknock-protocol/dist/test',
   'packages/sknock-client/dist/test',
+  'packages/sknock-ca/dist/test',
   'packages/sknock-server/dist/test',
   'test/dist',
 ];

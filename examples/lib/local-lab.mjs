@@ -1,6 +1,6 @@
 /**
  * A throwaway sKnock server on loopback, so that every example runs anywhere without setup:
- * a fresh CA, server and client credentials (made with `@sknock/server/ca`), the daemon
+ * a fresh CA, server and client credentials (made with `@sknock/ca`), the daemon
  * (`createServer`) with the in-memory firewall back end on 127.0.0.1, and optionally a
  * small service to knock for.
  *
@@ -20,7 +20,7 @@ import { createServer as createTcpServer } from 'node:net';
 import { once } from 'node:events';
 import { loadCredentials } from '@sknock/protocol';
 import { createServer, MemoryFirewallBackend } from '@sknock/server';
-import { createCa, issueClientCertificate, issueServerCertificate } from '@sknock/server/ca';
+import { createCa, issueClientCertificate, issueServerCertificate } from '@sknock/ca';
 
 const PASSPHRASE = 'example-only';
 

@@ -4,7 +4,7 @@
  * several bounded runs. Targets (issue 2): 2,500 built/s; 3,000 opened/s (new); 5,000 (seen).
  */
 import { createKnockPacket, openKnockPacket, verifyKnockSignature } from '@sknock/protocol';
-import { createCa, issueClientCertificate, issueServerCertificate } from '@sknock/server/ca';
+import { createCa, issueClientCertificate, issueServerCertificate } from '@sknock/ca';
 import { figure, medianRate } from './measure.js';
 
 const RUNS = 5;

@@ -19,7 +19,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { createKnockPacket, type PortGrant } from '@sknock/protocol';
-import { createCa, createCrl, issueClientCertificate, issueServerCertificate, type CertificateAuthority } from '@sknock/server/ca';
+import { createCa, createCrl, issueClientCertificate, issueServerCertificate, type CertificateAuthority } from '@sknock/ca';
 import { createTopology, netnsSkipReason, type Namespace, type Topology } from '../support/netns.js';
 import { Daemon, writeConfig } from './support/daemon.js';
 import { serveFile, type FileServer } from './support/file-server.js';

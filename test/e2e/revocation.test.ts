@@ -12,7 +12,7 @@
 import assert from 'node:assert/strict';
 import { writeFile } from 'node:fs/promises';
 import { after, before, describe, it } from 'node:test';
-import { createCrl } from '@sknock/server/ca';
+import { createCrl } from '@sknock/ca';
 import { createTopology, netnsSkipReason, type Namespace, type TcpListener, type Topology } from '../support/netns.js';
 import { cliKnock, cliKnockOk } from './support/client.js';
 import { Daemon, writeConfig } from './support/daemon.js';

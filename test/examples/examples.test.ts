@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { after, before, describe, it } from 'node:test';
-import { createCa, issueClientCertificate, issueServerCertificate } from '@sknock/server/ca';
+import { createCa, issueClientCertificate, issueServerCertificate } from '@sknock/ca';
 import { createTopology, netnsSkipReason, type Topology } from '../support/netns.js';
 import { clientMain, examplesDir, run, runExample, serverMain, show } from './run-script.js';
 

@@ -140,18 +140,24 @@ while IFS= read -r line; do
 done
 `;
 
-/** `npm install -g @sknock/server` and `npm root -g`, as npm would do them with the prefix /usr/local. */
+/**
+ * `npm install -g @sknock/server`, `npm install -g @sknock/ca` and `npm root -g`, as npm
+ * would do them with the prefix /usr/local.
+ */
 const NPM_STANDIN = `#!/bin/sh
 # stand-in for npm: the package from this checkout instead of the registry
 set -e
-if [ "$1 $2 $3" = "install -g @sknock/server" ]; then
+install_package() { # NAME FOLDER BIN:PATH
   mkdir -p /usr/local/lib/node_modules/@sknock /usr/local/bin
-  ln -sfn ${CHECKOUT}/packages/sknock-server /usr/local/lib/node_modules/@sknock/server
-  for bin in sknock-server:dist/src/cli/server-main.js sknock-ca:dist/src/ca/cli/main.js; do
-    printf '#!/bin/sh\\nexec %s /usr/local/lib/node_modules/@sknock/server/%s "$@"\\n' "${process.execPath}" "\${bin#*:}" > "/usr/local/bin/\${bin%%:*}"
-    chmod 755 "/usr/local/bin/\${bin%%:*}"
-  done
-  echo "added 1 package (stand-in: ${CHECKOUT}/packages/sknock-server)"
+  ln -sfn ${CHECKOUT}/packages/$2 /usr/local/lib/node_modules/@sknock/$1
+  printf '#!/bin/sh\\nexec %s /usr/local/lib/node_modules/@sknock/%s/%s "$@"\\n' "${process.execPath}" "$1" "\${3#*:}" > "/usr/local/bin/\${3%%:*}"
+  chmod 755 "/usr/local/bin/\${3%%:*}"
+  echo "added 1 package (stand-in: ${CHECKOUT}/packages/$2)"
+}
+if [ "$1 $2 $3" = "install -g @sknock/server" ]; then
+  install_package server sknock-server sknock-server:dist/src/cli/server-main.js
+elif [ "$1 $2 $3" = "install -g @sknock/ca" ]; then
+  install_package ca sknock-ca sknock-ca:dist/src/cli/main.js
 elif [ "$1 $2" = "root -g" ]; then
   echo /usr/local/lib/node_modules
 else

@@ -1,7 +1,7 @@
 /**
  * Ready to publish: `pnpm pack` of each package holds its compiled JS + .d.ts, README,
  * LICENSE (+ systemd/ and docs/ for the server) and nothing else, with every file its
- * README links to inside the package; publint and attw find nothing in it; the three tarballs install with npm
+ * README links to inside the package; publint and attw find nothing in it; the four tarballs install with npm
  * into an empty folder (third-party dependencies from the npm registry or its cache); a
  * TypeScript consumer compiles against the installed types with NodeNext resolution; and,
  * run with node, it knocks with @sknock/client at a @sknock/server daemon (memory back end,
@@ -16,7 +16,7 @@ import { after, before, describe, it } from 'node:test';
 import { repoRoot, run, show } from '../examples/run-script.js';
 import { devTool, pnpmCommand, toolEnv } from './tools.js';
 
-const PACKAGES = ['sknock-protocol', 'sknock-client', 'sknock-server'] as const;
+const PACKAGES = ['sknock-protocol', 'sknock-client', 'sknock-ca', 'sknock-server'] as const;
 type PackageDir = (typeof PACKAGES)[number];
 
 /** `tar tvzf`: entry paths and whether each is executable by its owner. */
@@ -32,13 +32,13 @@ async function tarEntries(tarball: string): Promise<Map<string, { executable: bo
   return entries;
 }
 
-/** A tiny TypeScript consumer of the three packages: types checked by tsc, then run by node. */
+/** A tiny TypeScript consumer of the four packages: types checked by tsc, then run by node. */
 const CONSUMER_TS = `
 import { once } from 'node:events';
 import { createServer as createTcpServer, type AddressInfo } from 'node:net';
 import { createKnocker, isSknockClientError, knock, type KnockResult, type SknockClientErrorCode } from '@sknock/client';
 import { createServer, MemoryFirewallBackend, type FirewallBackend, type OpenEvent, type SknockServer } from '@sknock/server';
-import { createCa, issueClientCertificate, issueServerCertificate, type CertificateAuthority } from '@sknock/server/ca';
+import { createCa, issueClientCertificate, issueServerCertificate, type CertificateAuthority } from '@sknock/ca';
 import { loadCredentials, parsePortGrants, type Credentials, type PortGrant } from '@sknock/protocol';
 
 const service = createTcpServer((socket) => {
@@ -204,9 +204,8 @@ describe('packaging: pnpm pack, npm install of the tarballs, a TypeScript consum
           readFileSync(join(repoRoot, 'packages', pkg, 'dist', 'src', 'index.js'), 'utf8'),
           `@sknock/${name} is not this repository's build`,
         );
-        // Only one copy of @sknock/protocol: client and server share the installed one.
-        assert.ok(!existsSync(join(app, 'node_modules', '@sknock', 'client', 'node_modules', '@sknock')), 'a nested @sknock copy');
-        assert.ok(!existsSync(join(app, 'node_modules', '@sknock', 'server', 'node_modules', '@sknock')), 'a nested @sknock copy');
+        // Only one copy of @sknock/protocol: client, CA and server share the installed one.
+        assert.ok(!existsSync(join(installed, 'node_modules', '@sknock')), `a nested @sknock copy under @sknock/${name}`);
       }
     });
 
@@ -255,7 +254,7 @@ describe('packaging: pnpm pack, npm install of the tarballs, a TypeScript consum
 
     it('the exports maps resolve under node and keep internals private', async () => {
       const script = [
-        "const ok = await Promise.all(['@sknock/protocol', '@sknock/client', '@sknock/server', '@sknock/server/ca'].map((s) => import(s).then((m) => Object.keys(m).length)));",
+        "const ok = await Promise.all(['@sknock/protocol', '@sknock/client', '@sknock/server', '@sknock/ca'].map((s) => import(s).then((m) => Object.keys(m).length)));",
         'let internal = "importable";',
         "try { await import('@sknock/server/dist/src/daemon/server.js'); } catch (e) { internal = e.code; }",
         'console.log(JSON.stringify({ ok, internal }));',
@@ -268,7 +267,7 @@ describe('packaging: pnpm pack, npm install of the tarballs, a TypeScript consum
     });
 
     it('CommonJS consumers can require() every entry point (Node >= 20.19 loads ES modules through require)', async () => {
-      const script = "console.log(JSON.stringify(['@sknock/protocol', '@sknock/client', '@sknock/server', '@sknock/server/ca'].map((s) => Object.keys(require(s)).length)))";
+      const script = "console.log(JSON.stringify(['@sknock/protocol', '@sknock/client', '@sknock/server', '@sknock/ca'].map((s) => Object.keys(require(s)).length)))";
       const r = await run(process.execPath, ['--no-warnings', '-e', script], { cwd: app });
       assert.equal(r.code, 0, show(r));
       for (const n of JSON.parse(r.stdout) as number[]) assert.ok(n > 0, 'an entry point exports nothing through require()');

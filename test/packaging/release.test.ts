@@ -2,7 +2,7 @@
  * Release-ready: every package.json names the repository (with its folder), a homepage and
  * where to report bugs; the docs link to nothing that does not exist (files in the
  * repository, no page of the unpublished @sknock scope); `pnpm publish -r --dry-run`
- * publishes exactly the three packages, with public access, and sends nothing but look-ups
+ * publishes exactly the four packages, with public access, and sends nothing but look-ups
  * to a stand-in registry on loopback (no credentials, nothing leaves the machine); and
  * `changeset version` turns the pending changesets plus a new one into versions and
  * changelog entries, on a scratch copy of the workspace's manifests.
@@ -45,7 +45,7 @@ describe('release-ready', () => {
     assert.equal(root.repository?.directory, undefined);
     assert.ok(root.homepage, 'the root package.json has no homepage');
     assert.ok(root.bugs?.url, 'the root package.json has no bugs.url');
-    assert.deepEqual(published, ['packages/sknock-client', 'packages/sknock-protocol', 'packages/sknock-server']);
+    assert.deepEqual(published, ['packages/sknock-ca', 'packages/sknock-client', 'packages/sknock-protocol', 'packages/sknock-server']);
     for (const dir of projects) {
       const m = manifest(dir);
       assert.deepEqual(m.repository, { type: 'git', url: root.repository?.url, directory: dir }, `${dir}: repository`);
@@ -81,7 +81,7 @@ describe('release-ready', () => {
     assert.deepEqual(problems, []);
   });
 
-  it('pnpm publish -r --dry-run publishes exactly the three packages, with public access, and puts nothing on the registry', async () => {
+  it('pnpm publish -r --dry-run publishes exactly the four packages, with public access, and puts nothing on the registry', async () => {
     // A stand-in registry on loopback: every package is unknown (404), as on npm today.
     const requests: string[] = [];
     const registry = createServer((req, res) => {

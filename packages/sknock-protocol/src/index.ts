@@ -20,10 +20,10 @@ export {
 export { SknockProtocolError, isSknockProtocolError } from './errors/protocol-error.js';
 export type { SknockProtocolErrorCode } from './errors/protocol-error.js';
 export type { Credentials, IpFamily, KnockProtocol, KnockVersion, OpenedKnock, PortGrant, SignedRequest } from './types.js';
-export { createKnockPacket, openKnockPacket, knockPacketKeys, verifyKnockSignature, knockCertificateKey } from './knock.js';
+export { createKnockPacket, openKnockPacket, openKnockDatagram, knockPacketKeys, verifyKnockSignature, knockCertificateKey } from './knock.js';
 export type { CreateKnockPacketOptions, OpenKnockPacketOptions } from './knock.js';
-export { parseKnockDatagram, encodeKnockDatagram, knockDatagramLength } from './datagram.js';
-export type { KnockDatagram } from './datagram.js';
+export { parseKnockDatagram, inspectKnockDatagram, encodeKnockDatagram, knockDatagramLength } from './datagram.js';
+export type { KnockDatagram, KnockDatagramFault } from './datagram.js';
 export { decodeSignedRequest, encodeSignedPart, encodeSignedRequest, signedRequestLength } from './signed-request.js';
 export type { DecodedSignedRequest, SignedRequestFields } from './signed-request.js';
 export { deriveKnockKeys } from './hkdf.js';

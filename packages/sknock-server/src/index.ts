@@ -2,7 +2,7 @@
  * @sknock/server — the sKnock reference daemon as a library: `createServer(options)` checks
  * knocks (CA chain, CRL, signature, timestamp window, replay, grants, source address) and
  * drives the firewall (nftables, iptables/ip6tables, your commands (exec), in-memory, or your own back end).
- * The `sknock-server` command runs it in the foreground; `@sknock/server/ca` is the CA.
+ * The `sknock-server` command runs it in the foreground; the CA is the package `@sknock/ca`.
  */
 
 // The server

@@ -15,7 +15,7 @@ import { fork } from 'node:child_process';
 import { createSocket, type Socket } from 'node:dgram';
 import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
-import { issueClientCertificate } from '../src/ca/index.js';
+import { issueClientCertificate } from '@sknock/ca';
 import { CrlManager } from '../src/crl/index.js';
 import { GrantKeeper } from '../src/daemon/grant-keeper.js';
 import { createServer } from '../src/daemon/server.js';

@@ -4,7 +4,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { encodePem } from '@sknock/protocol';
-import { createCa, createCrl, encodeCrlPem, issueServerCertificate } from '../src/ca/index.js';
+import { createCa, createCrl, encodeCrlPem, issueServerCertificate } from '@sknock/ca';
 import { checkConfig } from '../src/config/index.js';
 import { createTestCrl, testCaFromAuthority } from './support/test-pki.js';
 

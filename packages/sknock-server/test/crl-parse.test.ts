@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as x509 from '@peculiar/x509';
 import fc from 'fast-check';
-import { createCa, createCrl, encodeCrlPem } from '../src/ca/index.js';
+import { createCa, createCrl, encodeCrlPem } from '@sknock/ca';
 import { SknockCrlError } from '../src/crl/errors.js';
 import { parseCrl } from '../src/crl/parse-crl.js';
 import { normaliseSerial } from '@sknock/protocol/x509';

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { after, before, describe, it } from 'node:test';
-import { createCrl } from '../src/ca/index.js';
+import { createCrl } from '@sknock/ca';
 import { createServer, type RejectEvent } from '../src/daemon/server.js';
 import type { GrantEvent } from '../src/daemon/grant-keeper.js';
 import { MemoryFirewallBackend } from '../src/firewall/memory.js';

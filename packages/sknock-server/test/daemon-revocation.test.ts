@@ -8,7 +8,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { encodeCrlPem, issueClientCertificate } from '../src/ca/index.js';
+import { encodeCrlPem, issueClientCertificate } from '@sknock/ca';
 import { createServer } from '../src/daemon/server.js';
 import type { GrantEvent } from '../src/daemon/grant-keeper.js';
 import { MemoryFirewallBackend } from '../src/firewall/memory.js';

@@ -14,7 +14,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { createCa, createCrl, issueServerCertificate } from '../src/ca/index.js';
+import { createCa, createCrl, issueServerCertificate } from '@sknock/ca';
 import { checkConfig } from '../src/config/index.js';
 import { firewallAccessProblems, parseCapabilities } from '../src/firewall/access.js';
 import { droppingNftChains, droppingSavedInput } from '../src/firewall/ruleset-drops.js';

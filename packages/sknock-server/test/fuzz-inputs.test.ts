@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import fc from 'fast-check';
 import { CONFIG_KEYS, loadConfigFile } from '../src/config/index.js';
 import { parseIni } from '../src/config/ini.js';
-import { createCa, issueClientCertificate, parseGrantSpec, signCsr } from '../src/ca/index.js';
+import { createCa, issueClientCertificate, parseGrantSpec, signCsr } from '@sknock/ca';
 import { TrustStore } from '../src/trust/index.js';
 
 // Every decoder of outside input in the server package meets arbitrary input: only its own

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { createServer } from '../src/daemon/server.js';
-import { inspectSecretFile, type FileReader } from '../src/files/secret-file.js';
+import { inspectSecretFile, type FileReader } from '@sknock/protocol/secret-file';
 import { MemoryFirewallBackend } from '../src/firewall/memory.js';
 import { knockFixtures, PFX_PASSWORD, type KnockFixtures } from './support/knock-fixtures.js';
 import { recordingLogger } from './support/recording-logger.js';

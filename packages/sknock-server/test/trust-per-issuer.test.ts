@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { encodeCrlPem } from '../src/ca/index.js';
+import { encodeCrlPem } from '@sknock/ca';
 import { CrlManager } from '../src/crl/crl-manager.js';
 import { TrustStore } from '../src/trust/index.js';
 import type { TrustResult } from '../src/trust/index.js';

@@ -11,7 +11,7 @@ import assert from 'node:assert/strict';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { createCrl } from '@sknock/server/ca';
+import { createCrl } from '@sknock/ca';
 import { createTopology, netnsSkipReason, type Namespace, type TcpListener, type Topology, type UdpListener } from '../../support/netns.js';
 import { buildKnock, cliKnock, cliKnockOk, dryRunDatagram, randomKnockPort } from './client.js';
 import { Daemon, writeConfig, type ConfigValue } from './daemon.js';

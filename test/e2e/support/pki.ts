@@ -1,6 +1,6 @@
 /**
  * Test credentials for the end-to-end tests, made with the project's own CA library
- * (`@sknock/server/ca`) and written to a temporary folder as the programs under test read
+ * (`@sknock/ca`) and written to a temporary folder as the programs under test read
  * them: the server's PKCS#12 and certificate, client PKCS#12 files, CRLs, a passphrase file.
  */
 import type { KeyObject } from 'node:crypto';
@@ -8,7 +8,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { encodePem, type PortGrant } from '@sknock/protocol';
-import { createCa, createCrl, issueClientCertificate, issueServerCertificate, type CertificateAuthority } from '@sknock/server/ca';
+import { createCa, createCrl, issueClientCertificate, issueServerCertificate, type CertificateAuthority } from '@sknock/ca';
 
 export const PASSPHRASE = 'e2e passphrase';
 

@@ -2,13 +2,13 @@
  * The lab of the recipe tests: a server namespace running the real daemon (`sknock-server`)
  * with nftables and policy drop, short grants, and one client namespace whose programs
  * (the examples, `sknock`, ssh) run inside it (`ip netns exec`). Credentials come from
- * `@sknock/server/ca`, written to a temporary folder; the client certificate grants the
+ * `@sknock/ca`, written to a temporary folder; the client certificate grants the
  * ports the test names.
  */
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createCa, issueClientCertificate, issueServerCertificate } from '@sknock/server/ca';
+import { createCa, issueClientCertificate, issueServerCertificate } from '@sknock/ca';
 import { createTopology, type ExecResult, type Namespace, type Topology } from '../../support/netns.js';
 import { Daemon, writeConfig } from '../../e2e/support/daemon.js';
 

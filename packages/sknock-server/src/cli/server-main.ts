@@ -24,7 +24,7 @@ import { DEFAULT_CONFIG_PATH, EXIT_FAILURE, EXIT_OK, EXIT_USAGE, STOP_HARD_TIMEO
 import { createServer, type SknockServer } from '../daemon/server.js';
 import { isSknockServerError } from '../errors.js';
 import { createLogger, stdoutDestination } from '../logging/create-logger.js';
-import { EXIT_OUTPUT_CLOSED, guardOutput } from './closed-output.js';
+import { EXIT_OUTPUT_CLOSED, guardOutput } from '@sknock/protocol/cli';
 import { DEFAULT_UNIT_PATH, InstallUnitError, installUnit } from './install-unit.js';
 
 /** Standard output (and the log written to it) and standard error. */

@@ -1,4 +1,4 @@
-import { describeSecretFile, inspectSecretFile, type FileReader, type SecretFileFinding } from '../files/secret-file.js';
+import { describeSecretFile, inspectSecretFile, type FileReader, type SecretFileFinding } from '@sknock/protocol/secret-file';
 
 /**
  * The files of a configuration that hold secrets, and what is wrong with their modes

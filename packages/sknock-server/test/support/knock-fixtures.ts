@@ -1,6 +1,6 @@
 /**
  * Credentials for the pipeline, daemon and CLI tests, made with the project's own CA
- * library (src/ca/): a CA, a server (key, certificate, PKCS#12), clients with grants, a
+ * library (@sknock/ca): a CA, a server (key, certificate, PKCS#12), clients with grants, a
  * client of another CA, an expired and a revoked client, and a CRL. Made once per test
  * process (a few milliseconds each) and shared.
  */
@@ -13,7 +13,7 @@ import {
   issueServerCertificate,
   type CertificateAuthority,
   type IssuedClientCertificate,
-} from '../../src/ca/index.js';
+} from '@sknock/ca';
 
 export const PFX_PASSWORD = 'correct horse battery staple';
 

@@ -5,7 +5,7 @@
 import 'reflect-metadata';
 import * as x509 from '@peculiar/x509';
 import { KeyObject, createPublicKey, webcrypto } from 'node:crypto';
-import type { CertificateAuthority } from '../../src/ca/index.js';
+import type { CertificateAuthority } from '@sknock/ca';
 
 x509.cryptoProvider.set(webcrypto);
 

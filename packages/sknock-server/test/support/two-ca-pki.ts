@@ -5,7 +5,7 @@
  * with the project's CA library (`issueClientCertificate`), and CRLs of each CA.
  */
 import { encodePem, type PortGrant } from '@sknock/protocol';
-import { createCa, createCrl, issueClientCertificate, issueServerCertificate, type CertificateAuthority } from '../../src/ca/index.js';
+import { createCa, createCrl, issueClientCertificate, issueServerCertificate, type CertificateAuthority } from '@sknock/ca';
 import type { TestClient } from './knock-fixtures.js';
 import { authorityFromTestCa, createTestCa, testCaFromAuthority, type TestCa } from './test-pki.js';
 

@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 /** The `sknock-ca` command. See `sknock-ca --help`. */
-import { guardOutput } from '../../cli/closed-output.js';
+import { guardOutput } from '@sknock/protocol/cli';
 import { runCli } from './run.js';
 
 // A closed standard output or error (`sknock-ca list | head -1`) ends the command quietly, status 141.

@@ -3,7 +3,7 @@ import { x509 } from './x509.js';
 
 /**
  * The CA certificate's subject as an `@peculiar/x509` Name, the issuer of what it signs.
- * Kept out of authority.ts so that the public types of `@sknock/server/ca` do not pull in
+ * Kept out of authority.ts so that the public types of `@sknock/ca` do not pull in
  * `@peculiar/x509`'s (which need the DOM lib).
  */
 

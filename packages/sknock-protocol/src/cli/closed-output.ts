@@ -2,7 +2,7 @@ import type { EventEmitter } from 'node:events';
 import { Writable } from 'node:stream';
 
 /**
- * What `sknock-server` and `sknock-ca` do when their output is closed under them
+ * What `sknock`, `sknock-server` and `sknock-ca` do when their output is closed under them
  * (`sknock-ca list | head -1`, a reader that exits): Node ignores SIGPIPE, so a write to a
  * closed pipe is an `EPIPE` error on the stream, which would otherwise end the process with
  * an unhandled-error stack trace. Here any error on standard output or standard error means

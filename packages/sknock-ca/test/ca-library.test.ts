@@ -24,7 +24,7 @@ import {
   signCsr,
   type CertificateAuthority,
   type IssuedCertificate,
-} from '../src/ca/index.js';
+} from '../src/index.js';
 import { openssl, tempFolder } from './support/ca-tools.js';
 
 const GRANTS: PortGrant[] = [

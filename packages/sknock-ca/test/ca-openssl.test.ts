@@ -12,7 +12,7 @@ import {
   issueServerCertificate,
   type CertificateAuthority,
   type IssuedClientCertificate,
-} from '../src/ca/index.js';
+} from '../src/index.js';
 import { openssl, tempFolder, writeCertificatePem } from './support/ca-tools.js';
 
 /** openssl as the independent judge of what the CA writes. */

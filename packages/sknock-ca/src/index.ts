@@ -1,5 +1,5 @@
 /**
- * @sknock/server/ca — a certificate authority for sKnock: CA, server and client
+ * @sknock/ca — a certificate authority for sKnock: CA, server and client
  * certificates (port grants inside), CSR signing, CRLs. P-256 throughout.
  */
 export { createCa, loadCa } from './authority.js';

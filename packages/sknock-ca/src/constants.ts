@@ -7,7 +7,7 @@ import {
 
 /**
  * Every number and object identifier of `sknock-ca`, each with the RFC or PROTOCOL.md
- * section that fixes it. Nothing else under `src/ca/` spells these.
+ * section that fixes it. Nothing else in the package spells these.
  */
 
 /** Default lifetime of a CA certificate (days). */

@@ -7,8 +7,8 @@ import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
 import { createKnockPacket, encodePem, knockDatagramLength, loadCredentials, openKnockPacket, parsePortGrants, verifyKnockSignature } from '@sknock/protocol';
 import { PassThrough } from 'node:stream';
-import { createCa } from '../src/ca/index.js';
-import { runCli } from '../src/ca/cli/run.js';
+import { createCa } from '../src/index.js';
+import { runCli } from '../src/cli/run.js';
 import { openssl, tempFolder } from './support/ca-tools.js';
 import { runWithClosedOutput } from './support/closed-output.js';
 
@@ -17,7 +17,7 @@ import { runWithClosedOutput } from './support/closed-output.js';
  * line in this process (`runCli`), which spares a second of module loading per run.
  */
 
-const MAIN = fileURLToPath(new URL('../src/ca/cli/main.js', import.meta.url));
+const MAIN = fileURLToPath(new URL('../src/cli/main.js', import.meta.url));
 
 interface Run {
   readonly code: number;

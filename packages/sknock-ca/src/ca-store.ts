@@ -2,7 +2,7 @@ import { X509Certificate } from 'node:crypto';
 import { join, resolve } from 'node:path';
 import { encodePem, readCertificate, type PortGrant } from '@sknock/protocol';
 import { createCa, readCaCertificate, withKey, type CaCertificateInfo, type CertificateAuthority } from './authority.js';
-import { describeSecretFile, inspectSecretFile } from '../files/secret-file.js';
+import { describeSecretFile, inspectSecretFile } from '@sknock/protocol/secret-file';
 import { encryptPrivateKey, isEncryptedPrivateKey } from './encrypted-key.js';
 import { readPrivateKey } from './keys.js';
 import { DAY_MS, DEFAULT_CRL_VALIDITY_DAYS } from './constants.js';

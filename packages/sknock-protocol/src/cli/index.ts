@@ -1,0 +1,6 @@
+/**
+ * @sknock/protocol/cli — the plumbing the sKnock commands (`sknock`, `sknock-server`,
+ * `sknock-ca`) share: what a command does when its output is closed under it.
+ */
+export { EXIT_OUTPUT_CLOSED, guardOutput } from './closed-output.js';
+export type { OutputGuard } from './closed-output.js';
