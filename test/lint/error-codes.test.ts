@@ -6,6 +6,7 @@ import { fileURLToPath } from 'node:url';
 import * as protocol from '@sknock/protocol';
 import * as client from '@sknock/client';
 import * as server from '@sknock/server';
+import * as ca from '@sknock/ca';
 import { SknockError } from '@sknock/protocol/errors';
 
 // Every error code the built packages can throw is in docs/ERRORS.md, once (one meaning),
@@ -114,7 +115,7 @@ test('a code defined by several packages is one row naming them all (no code mea
 });
 
 test('every error class the packages export is a SknockError', () => {
-  const classes = Object.entries({ ...protocol, ...client, ...server }).filter(
+  const classes = Object.entries({ ...protocol, ...client, ...server, ...ca }).filter(
     ([name, value]) => /^[A-Z]\w*Error$/.test(name) && typeof value === 'function',
   ) as [string, new (...args: never[]) => unknown][];
   assert.ok(classes.length >= 6, classes.map(([n]) => n).join(', '));

@@ -1,5 +1,7 @@
+import { SknockError } from '@sknock/protocol/errors';
+
 /**
- * The CA's one error class and the union of its codes. Callers `switch (err.code)`;
+ * The CA's one error class (a `SknockError`, docs/ERRORS.md) and the union of its codes. Callers `switch (err.code)`;
  * messages are for people and may change, codes never do.
  */
 
@@ -59,13 +61,12 @@ export interface SknockCaWarning {
   readonly message: string;
 }
 
-export class SknockCaError extends Error {
-  readonly code: SknockCaErrorCode;
+export class SknockCaError extends SknockError {
+  declare readonly code: SknockCaErrorCode;
 
   constructor(code: SknockCaErrorCode, message: string, options?: { cause?: unknown }) {
-    super(message, options);
+    super(code, message, options);
     this.name = 'SknockCaError';
-    this.code = code;
   }
 }
 

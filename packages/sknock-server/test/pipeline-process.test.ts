@@ -11,7 +11,7 @@ import { MemoryFirewallBackend } from '../src/firewall/memory.js';
 import { createKnockPipeline, type KnockPipeline } from '../src/pipeline/process-knock.js';
 import { REJECT_CODES, type RejectCode } from '../src/pipeline/reject-codes.js';
 import { SourceRateLimiter } from '../src/pipeline/rate-limiter.js';
-import type { KnockResult, KnockSource } from '../src/pipeline/types.js';
+import type { KnockVerdict, KnockSource } from '../src/pipeline/types.js';
 import { TrustStore } from '../src/trust/index.js';
 import { knockFixtures, makeKnock, type KnockFixtures } from './support/knock-fixtures.js';
 import { recordingLogger } from './support/recording-logger.js';
@@ -42,7 +42,7 @@ function pipeline(extra: Partial<Parameters<typeof createKnockPipeline>[0]> = {}
   });
 }
 
-function code(result: KnockResult): RejectCode | 'accepted' {
+function code(result: KnockVerdict): RejectCode | 'accepted' {
   return result.ok ? 'accepted' : result.code;
 }
 

@@ -13,7 +13,7 @@ import { SourceRateLimiter } from '../src/pipeline/rate-limiter.js';
 import type { RejectCode } from '../src/pipeline/reject-codes.js';
 import { isReject } from '../src/pipeline/reject.js';
 import { ReplayCache } from '../src/pipeline/replay-cache.js';
-import type { CertificateVerifier, KnockResult, KnockSource } from '../src/pipeline/types.js';
+import type { CertificateVerifier, KnockVerdict, KnockSource } from '../src/pipeline/types.js';
 import { TrustStore } from '../src/trust/index.js';
 import { knockFixtures, makeKnock, type KnockFixtures } from './support/knock-fixtures.js';
 import { recordingLogger } from './support/recording-logger.js';
@@ -68,7 +68,7 @@ function pipeline(extra: Partial<KnockPipelineOptions> = {}): Counted {
   return { p, ecdh: () => ecdh, certificateChecks: () => certificateChecks };
 }
 
-function code(result: KnockResult): RejectCode | 'accepted' {
+function code(result: KnockVerdict): RejectCode | 'accepted' {
   return result.ok ? 'accepted' : result.code;
 }
 

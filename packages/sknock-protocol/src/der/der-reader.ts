@@ -42,7 +42,8 @@ const MAX_INDEFINITE_DEPTH = 32;
 /** X.690 §8.1.2.5: the constructed bit of an identifier octet. */
 const CONSTRUCTED = 0x20;
 
-function failureOf(spec: DerFailureSpec): DerFailure {
+/** The error maker a failure spec stands for. */
+export function derFailure(spec: DerFailureSpec): DerFailure {
   return typeof spec === 'function' ? spec : (message) => new SknockProtocolError(spec, message);
 }
 
@@ -56,7 +57,7 @@ export class DerReader {
   readonly #depth: number;
 
   constructor(bytes: Uint8Array, fail: DerFailureSpec = 'ERR_SKNOCK_MALFORMED_DER', start = 0, end = bytes?.length ?? 0, mode: DerMode = 'der', depth = 0) {
-    this.#fail = failureOf(fail);
+    this.#fail = derFailure(fail);
     this.mode = mode;
     this.#depth = depth;
     if (!(bytes instanceof Uint8Array)) throw this.#fail('DER input is not a byte array');

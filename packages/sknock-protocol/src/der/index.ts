@@ -2,7 +2,7 @@
  * `@sknock/protocol/der`: the one bounds-checked DER reader and writer (ITU-T X.690) the
  * sKnock packages share, with every tag once.
  */
-export { DerReader } from './der-reader.js';
+export { DerReader, derFailure } from './der-reader.js';
 export type { DerFailure, DerFailureSpec, Tlv } from './der-reader.js';
 export { TAG } from './tags.js';
 export {

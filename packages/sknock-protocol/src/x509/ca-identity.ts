@@ -1,6 +1,6 @@
 import { createHash, X509Certificate, type KeyObject } from 'node:crypto';
 import type { DerFailureSpec } from '../der/der-reader.js';
-import { DerReader } from '../der/der-reader.js';
+import { DerReader, derFailure } from '../der/der-reader.js';
 import { TAG } from '../der/tags.js';
 import { OID_SUBJECT_KEY_IDENTIFIER } from '../oids.js';
 import { readCertificateFields } from './certificate-fields.js';
@@ -40,5 +40,12 @@ export function caIdentity(cert: X509Certificate, fail: DerFailureSpec = 'ERR_SK
   const ski = fields.extensions.get(OID_SUBJECT_KEY_IDENTIFIER);
   if (ski !== undefined) keyIdentifier = new Uint8Array(new DerReader(ski.value, fail).content(TAG.OCTET_STRING, 'subjectKeyIdentifier'));
   const id = createHash('sha256').update(fields.subject).update(fields.subjectPublicKeyInfo).digest('base64url');
-  return { id, name: oneLineName(cert.subject), subject: new Uint8Array(fields.subject), keyIdentifier, publicKey: cert.publicKey };
+  let publicKey: KeyObject;
+  try {
+    publicKey = cert.publicKey;
+  } catch (cause) {
+    const err = derFailure(fail)('subjectPublicKeyInfo: the key does not decode');
+    throw Object.defineProperty(err, 'cause', { value: cause, configurable: true, writable: true });
+  }
+  return { id, name: oneLineName(cert.subject), subject: new Uint8Array(fields.subject), keyIdentifier, publicKey };
 }

@@ -26,7 +26,7 @@
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { checkConfig } from '../config/check-config.js';
-import { CONFIG_KEYS } from '../config/keys.js';
+import { CONFIG_KEYS } from '../config/option-names.js';
 import { isSknockConfigError } from '../config/errors.js';
 import { DEFAULT_CONFIG_PATH, EXIT_FAILURE, EXIT_OK, EXIT_USAGE, STOP_HARD_TIMEOUT_MS } from '../constants.js';
 import { createServer, type SknockServer } from '../daemon/server.js';

@@ -9,5 +9,5 @@ export { resolveServerConfig } from './resolve.js';
 export type { ServerConfigInput } from './resolve.js';
 export { checkConfig } from './check-config.js';
 export type { ConfigCheckResult } from './check-config.js';
-export { CONFIG_KEYS } from './keys.js';
-export type { ConfigKeyInfo } from './keys.js';
+export { CONFIG_KEYS } from './option-names.js';
+export type { ConfigKeyInfo } from './option-names.js';

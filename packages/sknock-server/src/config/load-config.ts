@@ -3,7 +3,7 @@ import { dirname, resolve as resolvePath } from 'node:path';
 import { SknockConfigError, where } from './errors.js';
 import type { ConfigProblem } from './errors.js';
 import { parseIniDetailed } from './ini.js';
-import { CONFIG_KEY_SPECS, SPEC_BY_INI_KEY } from './keys.js';
+import { CONFIG_KEY_SPECS, SPEC_BY_INI_KEY } from './option-names.js';
 import { validateConfig } from './resolve.js';
 import type { GivenValue, ValidateResult } from './resolve.js';
 import { closestName } from '@sknock/protocol/suggest';

@@ -38,7 +38,7 @@ import { DEFAULT_COMMAND_TIMEOUT_MS } from './constants.js';
 import { SknockFirewallError } from './errors.js';
 import { GrantTable, type ListedGrant } from './grant-table.js';
 import { runCommand } from './run-command.js';
-import { checkNetnsName, checkOptionalFunction, checkOptions, checkPositiveInteger, durationMs, grantKey, normalizeGrant, normalizeSetup } from './validate.js';
+import { checkNetnsName, checkOptionalFunction, checkOptions, checkPositiveInteger, durationMs, grantKey, normaliseGrant, normaliseSetup } from './validate.js';
 
 /** What a command is for: the grant ones take grant placeholders, setup/teardown none. */
 export type ExecCommandKind = 'open' | 'close' | 'setup' | 'teardown';
@@ -128,7 +128,7 @@ export function parseExecCommand(value: unknown, kind: ExecCommandKind, argument
 
 /** The checked values of a grant's placeholders: only address characters, letters and digits. */
 export function placeholderValues(grant: Grant, expiresAt: number, now: number): Record<ExecPlaceholder, string> {
-  const checked = normalizeGrant(grant);
+  const checked = normaliseGrant(grant);
   const values: Record<ExecPlaceholder, string> = {
     address: checked.address,
     family: String(checked.family),
@@ -217,7 +217,7 @@ export class ExecFirewallBackend implements FirewallBackend {
   }
 
   async setup(setup: FirewallSetup): Promise<void> {
-    const checked = normalizeSetup(setup);
+    const checked = normaliseSetup(setup);
     if (checked.policy !== 'none') {
       throw invalid(`the exec back end cannot enforce firewallPolicy ${checked.policy} (it writes no rules of its own): use none, and let the target your commands change decide`);
     }
@@ -229,7 +229,7 @@ export class ExecFirewallBackend implements FirewallBackend {
   }
 
   async open(grant: Grant, durationSeconds: number): Promise<void> {
-    const checked = normalizeGrant(grant);
+    const checked = normaliseGrant(grant);
     const ms = durationMs(durationSeconds);
     this.#requireSetup();
     const key = grantKey(checked);
@@ -245,7 +245,7 @@ export class ExecFirewallBackend implements FirewallBackend {
   }
 
   async close(grant: Grant): Promise<void> {
-    const checked = normalizeGrant(grant);
+    const checked = normaliseGrant(grant);
     this.#requireSetup();
     const key = grantKey(checked);
     await this.#serial(key, async () => {

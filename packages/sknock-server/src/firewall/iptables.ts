@@ -52,8 +52,8 @@ import {
   checkPositiveInteger,
   durationMs,
   grantKey,
-  normalizeGrant,
-  normalizeSetup,
+  normaliseGrant,
+  normaliseSetup,
   checkOptionalFunction,
 } from './validate.js';
 
@@ -150,7 +150,7 @@ export class IptablesBackend implements FirewallBackend {
   }
 
   async setup(setup: FirewallSetup): Promise<void> {
-    const checked = normalizeSetup(setup);
+    const checked = normaliseSetup(setup);
     await this.#batcher.exclusive(async () => {
       const grants = this.#liveDesired(Date.now());
       // Every family is checked for a live owner before any is changed.
@@ -330,7 +330,7 @@ export class IptablesBackend implements FirewallBackend {
   }
 
   #checkGrant(grant: Grant): Grant {
-    const checked = normalizeGrant(grant);
+    const checked = normaliseGrant(grant);
     if (!this.families.includes(checked.family)) {
       throw new SknockFirewallError('ERR_SKNOCK_INVALID_ARGUMENT', `grant.address is IPv${checked.family}, which this back end does not manage (options.families)`);
     }

@@ -7,7 +7,7 @@
 import type { FirewallBackend, FirewallProtocol, FirewallSetup, Grant } from './backend.js';
 import { SknockFirewallError } from './errors.js';
 import { GrantTable, type ListedGrant } from './grant-table.js';
-import { checkAddress, checkOptions, checkPort, checkPositiveInteger, checkProtocol, durationMs, grantKey, normalizeGrant, normalizeSetup } from './validate.js';
+import { checkAddress, checkOptions, checkPort, checkPositiveInteger, checkProtocol, durationMs, grantKey, normaliseGrant, normaliseSetup } from './validate.js';
 
 /** One call the memory back end received, in order (see `MemoryFirewallBackend.events`). */
 export type MemoryFirewallEvent =
@@ -53,13 +53,13 @@ export class MemoryFirewallBackend implements FirewallBackend {
   }
 
   async setup(setup: FirewallSetup): Promise<void> {
-    const checked = normalizeSetup(setup);
+    const checked = normaliseSetup(setup);
     this.#setup = checked;
     this.#record({ type: 'setup', at: Date.now(), setup: checked });
   }
 
   async open(grant: Grant, durationSeconds: number): Promise<void> {
-    const checked = normalizeGrant(grant);
+    const checked = normaliseGrant(grant);
     const ms = durationMs(durationSeconds);
     this.#requireSetup();
     const key = grantKey(checked);
@@ -81,7 +81,7 @@ export class MemoryFirewallBackend implements FirewallBackend {
   }
 
   async close(grant: Grant): Promise<void> {
-    const checked = normalizeGrant(grant);
+    const checked = normaliseGrant(grant);
     this.#requireSetup();
     const key = grantKey(checked);
     this.#drop(key);

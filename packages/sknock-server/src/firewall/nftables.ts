@@ -49,8 +49,8 @@ import {
   checkPositiveInteger,
   durationMs,
   grantKey,
-  normalizeGrant,
-  normalizeSetup,
+  normaliseGrant,
+  normaliseSetup,
   checkOptionalFunction,
 } from './validate.js';
 
@@ -127,7 +127,7 @@ export class NftablesBackend implements FirewallBackend {
   }
 
   async setup(setup: FirewallSetup): Promise<void> {
-    const checked = normalizeSetup(setup);
+    const checked = normaliseSetup(setup);
     await this.#batcher.exclusive(async () => {
       await this.#install(checked, () => this.#timedGrants(Date.now()), false);
       this.#setup = checked;
@@ -158,14 +158,14 @@ export class NftablesBackend implements FirewallBackend {
   }
 
   async open(grant: Grant, durationSeconds: number): Promise<void> {
-    const checked = normalizeGrant(grant);
+    const checked = normaliseGrant(grant);
     const ms = durationMs(durationSeconds);
     this.#requireSetup();
     await this.#batcher.push({ kind: 'refresh', grant: checked, durationMs: ms });
   }
 
   async close(grant: Grant): Promise<void> {
-    const checked = normalizeGrant(grant);
+    const checked = normaliseGrant(grant);
     this.#requireSetup();
     await this.#batcher.push({ kind: 'remove', grant: checked });
   }

@@ -51,7 +51,7 @@ export function checkAddress(value: unknown, argument: string): { address: strin
 }
 
 /** A checked copy of a grant, with its address in canonical form. */
-export function normalizeGrant(grant: unknown, argument = 'grant'): Grant {
+export function normaliseGrant(grant: unknown, argument = 'grant'): Grant {
   if (!isRecord(grant)) throw invalid(`${argument} must be an object { address, family, protocol, port }`);
   const { address, family } = checkAddress(grant['address'], `${argument}.address`);
   if (grant['family'] !== undefined && grant['family'] !== family) {
@@ -81,7 +81,7 @@ export function durationMs(seconds: unknown, argument = 'durationSeconds'): numb
 const POLICIES: readonly FirewallPolicy[] = ['none', 'reject', 'drop'];
 
 /** A checked, frozen copy of a setup. */
-export function normalizeSetup(setup: unknown): FirewallSetup {
+export function normaliseSetup(setup: unknown): FirewallSetup {
   if (!isRecord(setup)) throw invalid('setup must be an object');
   const policy = setup['policy'];
   if (typeof policy !== 'string' || !POLICIES.includes(policy as FirewallPolicy)) {

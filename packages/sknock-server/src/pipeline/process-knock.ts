@@ -14,7 +14,7 @@ import { openGrant } from './open-grant.js';
 import { SourceRateLimiter } from './rate-limiter.js';
 import { ciphertextDigest, ReplayCache } from './replay-cache.js';
 import { isReject, reject } from './reject.js';
-import type { CertificateVerifier, KeyAgreement, KnockResult, KnockSource, PipelineDependencies, Reject, StepResult } from './types.js';
+import type { CertificateVerifier, KeyAgreement, KnockVerdict, KnockSource, PipelineDependencies, Reject, StepResult } from './types.js';
 
 /**
  * The knock pipeline: a fixed order of small checks, each in its own file with its own
@@ -62,9 +62,9 @@ export interface KnockPipeline {
   /** Steps 1–2: no cryptography. */
   screen(datagram: Uint8Array, source: KnockSource, nowMs: number): StepResult<ScreenedKnock>;
   /** Steps 3–9. */
-  verify(knock: ScreenedKnock, nowMs: number): KnockResult;
+  verify(knock: ScreenedKnock, nowMs: number): KnockVerdict;
   /** All nine steps. Never throws: a failure that is not a typed protocol error is `internal-error`. */
-  processKnock(datagram: Uint8Array, source: KnockSource, nowMs: number): KnockResult;
+  processKnock(datagram: Uint8Array, source: KnockSource, nowMs: number): KnockVerdict;
   /** Swaps dependencies (on reload: new settings, credentials, trust store). */
   reconfigure(changes: Partial<PipelineDependencies>): void;
   readonly rateLimiter: SourceRateLimiter;
@@ -141,7 +141,7 @@ export function createKnockPipeline(options: KnockPipelineOptions): KnockPipelin
     }
   }
 
-  function verify(knock: ScreenedKnock, nowMs: number): KnockResult {
+  function verify(knock: ScreenedKnock, nowMs: number): KnockVerdict {
     const found: Findings = { fresh: undefined, digest: undefined, fixed: undefined, fixedUnder: undefined, authentic: undefined, authenticRefused: undefined };
     const result = checkKnock(knock, nowMs, found);
     if (result.ok) return result;
@@ -173,7 +173,7 @@ export function createKnockPipeline(options: KnockPipelineOptions): KnockPipelin
     }
   }
 
-  function checkKnock(knock: ScreenedKnock, nowMs: number, found: Findings): KnockResult {
+  function checkKnock(knock: ScreenedKnock, nowMs: number, found: Findings): KnockVerdict {
     const { settings, privateKey, trust, opener } = deps;
     const { source, keyId } = knock;
     const thresholdSeconds = settings.timestampThresholdSeconds;

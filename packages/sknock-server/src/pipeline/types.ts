@@ -44,7 +44,7 @@ export interface Accept {
   readonly skewSeconds: number;
 }
 
-export type KnockResult = Accept | Reject;
+export type KnockVerdict = Accept | Reject;
 
 /** The part of `TrustStore` the pipeline uses; its answer is the trust store's own `TrustResult` (src/trust/types.ts). */
 export interface CertificateVerifier {
