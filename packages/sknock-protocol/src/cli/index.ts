@@ -1,6 +1,9 @@
 /**
  * @sknock/protocol/cli — the plumbing the sKnock commands (`sknock`, `sknock-server`,
- * `sknock-ca`) share: what a command does when its output is closed under it.
+ * `sknock-ca`) share: what a command does when its output is closed under it, and the
+ * passphrase prompt.
  */
 export { EXIT_OUTPUT_CLOSED, guardOutput } from './closed-output.js';
 export type { OutputGuard } from './closed-output.js';
+export { canPrompt, promptOnControllingTerminal, readHiddenLine } from './passphrase-prompt.js';
+export type { HiddenLine, PromptEnd, PromptTerminal } from './passphrase-prompt.js';
