@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { canPrompt, readHiddenLine } from '@sknock/protocol/cli';
 import { SknockCaError } from '../errors.js';
-import { UsageError } from './usage-error.js';
+import { UsageError } from '@sknock/protocol/cli';
 
 /**
  * Passphrases, of the PKCS#12 files `sknock-ca` writes (`--passphrase-file`,
