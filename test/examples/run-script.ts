@@ -9,7 +9,7 @@ import { fileURLToPath } from 'node:url';
 export const repoRoot = fileURLToPath(new URL('../../../', import.meta.url));
 export const examplesDir = fileURLToPath(new URL('../../../examples/', import.meta.url));
 export const serverMain = fileURLToPath(new URL('../../../packages/sknock-server/dist/src/cli/server-main.js', import.meta.url));
-export const caMain = fileURLToPath(new URL('../../../packages/sknock-server/dist/src/ca/cli/main.js', import.meta.url));
+export const caMain = fileURLToPath(new URL('../../../packages/sknock-ca/dist/src/cli/main.js', import.meta.url));
 export const clientMain = fileURLToPath(new URL('../../../packages/sknock-client/dist/src/cli/main.js', import.meta.url));
 
 export interface RunResult {

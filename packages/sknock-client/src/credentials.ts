@@ -8,6 +8,7 @@ import {
   readCertificate,
   type PortGrant,
 } from '@sknock/protocol';
+import { isP256Key } from '@sknock/protocol/p256';
 import { SknockClientError } from './errors.js';
 import type { CredentialSource } from './options.js';
 import { readPathOrBytes, readPathPemOrBytes } from './read-input.js';
@@ -26,8 +27,6 @@ export interface LoadedCredentials {
   readonly notAfter: Date;
   readonly subject: string;
 }
-
-const P256 = 'prime256v1';
 
 function credentialError(option: string, message: string, cause?: unknown): SknockClientError {
   return new SknockClientError('ERR_SKNOCK_CREDENTIALS', `${option}: ${message}`, { option, cause });
@@ -84,7 +83,7 @@ export async function loadClientCredentials(source: CredentialSource): Promise<L
 }
 
 function checkCredentials(option: string, privateKey: KeyObject, certificate: Uint8Array): LoadedCredentials {
-  if (privateKey.type !== 'private' || privateKey.asymmetricKeyType !== 'ec' || privateKey.asymmetricKeyDetails?.namedCurve !== P256) {
+  if (!isP256Key(privateKey, 'private')) {
     throw credentialError(option, 'the private key is not an EC P-256 key (sKnock signs with ECDSA P-256)');
   }
   let x509: X509Certificate;
@@ -143,7 +142,7 @@ export async function loadServerCertificate(value: string | Uint8Array): Promise
     throw new SknockClientError('ERR_SKNOCK_SERVER_CERTIFICATE', `serverCertificate: not a readable X.509 certificate (DER or PEM)`, { option: 'serverCertificate', cause });
   }
   const key = new X509Certificate(der).publicKey;
-  if (key.asymmetricKeyType !== 'ec' || key.asymmetricKeyDetails?.namedCurve !== P256) {
+  if (!isP256Key(key, 'public')) {
     throw new SknockClientError('ERR_SKNOCK_SERVER_CERTIFICATE', 'serverCertificate: its key is not EC P-256 (sKnock encrypts to a P-256 key)', { option: 'serverCertificate' });
   }
   return der;

@@ -1,4 +1,5 @@
 import { SknockProtocolError } from '@sknock/protocol';
+import { SknockError } from '@sknock/protocol/errors';
 
 /**
  * The client package's one error class and the union of its codes. `knock()`, `connect()`,
@@ -8,7 +9,7 @@ import { SknockProtocolError } from '@sknock/protocol';
 
 export type SknockClientErrorCode =
   /** An option is missing, unknown, or has the wrong type or range; `option` names it. */
-  | 'ERR_SKNOCK_INVALID_OPTION'
+  | 'ERR_SKNOCK_INVALID_ARGUMENT'
   /** A file named by an option does not exist; the message names the option and path. */
   | 'ERR_SKNOCK_FILE_NOT_FOUND'
   /** A file named by an option exists but cannot be read (permissions, a directory, too large). */
@@ -59,7 +60,7 @@ export type SknockClientErrorCode =
 
 export interface SknockClientErrorDetails {
   readonly cause?: unknown;
-  /** The option at fault (`ERR_SKNOCK_INVALID_OPTION`, file and credential errors). */
+  /** The option at fault (`ERR_SKNOCK_INVALID_ARGUMENT`, file and credential errors). */
   readonly option?: string;
   /** The path at fault (file errors). */
   readonly path?: string;
@@ -71,8 +72,8 @@ export interface SknockClientErrorDetails {
   readonly key?: string;
 }
 
-export class SknockClientError extends Error {
-  readonly code: SknockClientErrorCode;
+export class SknockClientError extends SknockError {
+  declare readonly code: SknockClientErrorCode;
   readonly option: string | undefined;
   readonly path: string | undefined;
   readonly attempts: number | undefined;
@@ -80,9 +81,8 @@ export class SknockClientError extends Error {
   readonly key: string | undefined;
 
   constructor(code: SknockClientErrorCode, message: string, details: SknockClientErrorDetails = {}) {
-    super(message, details.cause === undefined ? undefined : { cause: details.cause });
+    super(code, message, details.cause === undefined ? undefined : { cause: details.cause });
     this.name = 'SknockClientError';
-    this.code = code;
     this.option = details.option;
     this.path = details.path;
     this.attempts = details.attempts;
@@ -96,9 +96,9 @@ export function isSknockClientError(err: unknown, code?: SknockClientErrorCode):
   return err instanceof SknockClientError && (code === undefined || err.code === code);
 }
 
-/** `ERR_SKNOCK_INVALID_OPTION` naming `option`. */
+/** `ERR_SKNOCK_INVALID_ARGUMENT` naming `option`. */
 export function invalidOption(option: string, message: string): SknockClientError {
-  return new SknockClientError('ERR_SKNOCK_INVALID_OPTION', `${option}: ${message}`, { option });
+  return new SknockClientError('ERR_SKNOCK_INVALID_ARGUMENT', `${option}: ${message}`, { option });
 }
 
 /** Any failure as a client error: a protocol error while building the packet is a credentials problem. */

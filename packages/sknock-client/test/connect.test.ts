@@ -250,7 +250,7 @@ describe('connect()', () => {
     ];
     for (const [options, option, message] of cases) {
       const err = await rejection(knocker.connect(options as never));
-      assert.equal(err.code, 'ERR_SKNOCK_INVALID_OPTION');
+      assert.equal(err.code, 'ERR_SKNOCK_INVALID_ARGUMENT');
       assert.equal(err.option, option);
       assert.match(err.message, message);
     }

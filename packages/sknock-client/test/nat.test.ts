@@ -363,7 +363,7 @@ describe("knock() with sourceAddress: 'auto'", () => {
 
   test('no STUN server named: refused before anything is sent (none is contacted by default)', async () => {
     const err = await rejection(knock({ ...creds(), host: '127.0.0.1', port: ports[2]!, sourceAddress: 'auto' }));
-    assert.equal(err.code, 'ERR_SKNOCK_INVALID_OPTION');
+    assert.equal(err.code, 'ERR_SKNOCK_INVALID_ARGUMENT');
     assert.equal(err.option, 'sourceAddress');
     assert.match(err.message, /'auto' needs stunServer/);
   });
@@ -374,7 +374,7 @@ describe("knock() with sourceAddress: 'auto'", () => {
     assert.match(err.message, /only asked when sourceAddress is 'auto'/);
     for (const bad of ['127.0.0.1:0', '[::1', 'host:port', '']) {
       err = await rejection(knock({ ...creds(), host: '127.0.0.1', port: ports[2]!, sourceAddress: 'auto', stunServer: bad }));
-      assert.equal(err.code, 'ERR_SKNOCK_INVALID_OPTION', bad);
+      assert.equal(err.code, 'ERR_SKNOCK_INVALID_ARGUMENT', bad);
       assert.equal(err.option, 'stunServer', bad);
     }
   });

@@ -5,7 +5,7 @@ import { SknockClientError, createKnocker, knock, type KnockOptions } from '../s
 
 /**
  * Every invalid option is refused at the boundary, before any file is read or datagram
- * sent, with ERR_SKNOCK_INVALID_OPTION naming the option.
+ * sent, with ERR_SKNOCK_INVALID_ARGUMENT naming the option.
  */
 
 const { privateKey } = generateKeyPairSync('ec', { namedCurve: 'prime256v1' });
@@ -15,7 +15,7 @@ const base = { host: '127.0.0.1', port: 22, pfx: '/nonexistent/client.pfx', pass
 async function expectInvalid(promise: Promise<unknown>, option: string): Promise<void> {
   await assert.rejects(promise, (err: unknown) => {
     assert.ok(err instanceof SknockClientError, `got ${String(err)}`);
-    assert.equal(err.code, 'ERR_SKNOCK_INVALID_OPTION', `${err.code}: ${err.message}`);
+    assert.equal(err.code, 'ERR_SKNOCK_INVALID_ARGUMENT', `${err.code}: ${err.message}`);
     assert.equal(err.option, option);
     assert.ok(err.message.includes(option), `message names ${option}: ${err.message}`);
     return true;
@@ -96,7 +96,7 @@ const cases: [string, string, Record<string, unknown>, string[]?][] = [
 ];
 
 for (const [name, option, overrides, drop] of cases) {
-  test(`knock(): ${name} → ERR_SKNOCK_INVALID_OPTION naming ${option}`, async () => {
+  test(`knock(): ${name} → ERR_SKNOCK_INVALID_ARGUMENT naming ${option}`, async () => {
     await expectInvalid(knock(withOverrides(overrides, drop)), option);
   });
 }

@@ -233,7 +233,7 @@ describe('knock() and createKnocker() with a profile', () => {
       const knocker = await createKnocker({ profile: 'work', profileFile: file });
       await knocker.knock({ host: '127.0.0.1', port: ports[2]!, timeout: 5000 });
       assert.equal(fake.validKnocks.length, 2);
-      await assert.rejects(createKnocker({ profile: true, profileFile: file } as never), { code: 'ERR_SKNOCK_INVALID_OPTION', option: 'profile' });
+      await assert.rejects(createKnocker({ profile: true, profileFile: file } as never), { code: 'ERR_SKNOCK_INVALID_ARGUMENT', option: 'profile' });
     } finally {
       await fake.close();
     }
@@ -283,7 +283,7 @@ describe('knock() and createKnocker() with a profile', () => {
 
   test('errors: a misspelt option before any file is read; profileFile alone; a bad profile value; a missing file; a path from the profile says where it was written', async () => {
     let err = await rejection(knock({ host: 'h', port: 1, profile: true, profileFile: '/nonexistent/config', knockprt: 1 } as never));
-    assert.equal(err.code, 'ERR_SKNOCK_INVALID_OPTION');
+    assert.equal(err.code, 'ERR_SKNOCK_INVALID_ARGUMENT');
     assert.match(err.message, /^knockprt: unknown option; did you mean knockPort\?/);
     err = await rejection(knock({ host: 'h', port: 1, profileFile: '/x', pfx: 'a', passphrase: '', serverCertificate: 'b' } as never));
     assert.equal(err.option, 'profileFile');

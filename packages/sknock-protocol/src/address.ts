@@ -1,6 +1,6 @@
 import { isIP } from 'node:net';
 import { REQUEST_ADDRESS_LENGTH } from './constants.js';
-import { SknockProtocolError } from './errors.js';
+import { SknockProtocolError } from './errors/protocol-error.js';
 import type { IpFamily } from './types.js';
 
 /**

@@ -1,3 +1,5 @@
+import { OID_SKNOCK_GRANTS } from './oids.js';
+
 /**
  * Every magic number and limit of the sKnock 1.0.0 wire format, each with the section of
  * `PROTOCOL.md` (the project's `docs/PROTOCOL.md`, matching sKnock 1.0.0) or the RFC that
@@ -102,17 +104,8 @@ export const UDP_MAX_PAYLOAD_LENGTH = 65507;
  */
 export const SIGNATURE_MIN_LENGTH = 8;
 
-/** PROTOCOL.md "Authorization inside the client certificate": the otherName type-id. */
-export const GRANTS_OTHERNAME_OID = '1.3.6.1.4.1.19518';
-
-/** RFC 5480 §2.1.1: id-ecPublicKey, the algorithm of an EC SubjectPublicKeyInfo. */
-export const EC_PUBLIC_KEY_OID = '1.2.840.10045.2.1';
-
-/** RFC 5480 §2.1.1.1: secp256r1 (P-256, prime256v1). */
-export const P256_CURVE_OID = '1.2.840.10045.3.1.7';
-
-/** RFC 5280 §4.2.1.6: subjectAltName extension OID. */
-export const SUBJECT_ALT_NAME_OID = '2.5.29.17';
+/** PROTOCOL.md "Authorization inside the client certificate": the otherName type-id (the OID lives in oids.ts). */
+export const GRANTS_OTHERNAME_OID = OID_SKNOCK_GRANTS;
 
 /** PROTOCOL.md "Authorization inside the client certificate": protocol digits in a grant. */
 export const GRANT_PROTOCOL_TCP = '1';

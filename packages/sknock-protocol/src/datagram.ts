@@ -9,8 +9,8 @@ import {
   UDP_MAX_PAYLOAD_LENGTH,
 } from './constants.js';
 import { decryptFailed } from './ecies.js';
-import { SknockProtocolError } from './errors.js';
-import { ByteReader } from './reader.js';
+import { SknockProtocolError } from './errors/protocol-error.js';
+import { ByteReader } from './byte-reader.js';
 import type { KnockVersion } from './types.js';
 
 /**
@@ -47,35 +47,65 @@ function versionAtMost(a: KnockVersion, b: KnockVersion): boolean {
 }
 
 /**
- * Splits a datagram without any cryptography: magic, version (1.0.0 or older), length,
- * block alignment. The cheap first stage of a server, and of `openKnockPacket`.
+ * Why `inspectKnockDatagram` found a datagram is no knock, as a value (no `Error` is built:
+ * a server meets junk at line rate). `parseKnockDatagram` throws the matching error.
+ */
+export type KnockDatagramFault =
+  /** The first byte is not 0x61. */
+  | 'bad-magic'
+  /** A version newer than 1.0.0. */
+  | 'unsupported-version'
+  /** Shorter or longer than any knock. */
+  | 'packet-length'
+  /** The ciphertext is not whole AES blocks. */
+  | 'not-blocks';
+
+/**
+ * Splits a datagram without any cryptography and without throwing: magic, version (1.0.0 or
+ * older), length, block alignment. Returns the parts, or what is wrong as a
+ * `KnockDatagramFault` string. The cheap first stage of a server.
+ */
+export function inspectKnockDatagram(datagram: Uint8Array): KnockDatagram | KnockDatagramFault {
+  const n = datagram.length;
+  if (n < 1) return 'packet-length';
+  if (datagram[0] !== KNOCK_MAGIC) return 'bad-magic';
+  if (n < KNOCK_HEADER_LENGTH) return 'packet-length';
+  const version = [datagram[1] as number, datagram[2] as number, datagram[3] as number] as const;
+  if (!versionAtMost(version, KNOCK_VERSION)) return 'unsupported-version';
+  if (n < KNOCK_MIN_DATAGRAM_LENGTH || n > UDP_MAX_PAYLOAD_LENGTH) return 'packet-length';
+  const ciphertextLength = n - KNOCK_HEADER_LENGTH - EPHEMERAL_PUBLIC_KEY_LENGTH;
+  if (ciphertextLength % AES_BLOCK_LENGTH !== 0) return 'not-blocks';
+  // Every bound was checked above: the reader cannot run short here.
+  const r = new ByteReader(datagram, 'ERR_SKNOCK_PACKET_LENGTH', 'datagram');
+  r.skip(KNOCK_HEADER_LENGTH, 'header');
+  return { version, ciphertext: r.bytes(ciphertextLength, 'ciphertext'), ephemeralPublicKey: r.bytes(EPHEMERAL_PUBLIC_KEY_LENGTH, 'ephemeral public key') };
+}
+
+/**
+ * Splits a datagram without any cryptography (as `inspectKnockDatagram`), throwing
+ * `SknockProtocolError` for one that is no knock. The first stage of `openKnockPacket`.
  */
 export function parseKnockDatagram(datagram: Uint8Array): KnockDatagram {
   if (!(datagram instanceof Uint8Array)) {
     throw new SknockProtocolError('ERR_SKNOCK_INVALID_ARGUMENT', 'datagram must be a Uint8Array');
   }
-  const r = new ByteReader(datagram, 'ERR_SKNOCK_PACKET_LENGTH', 'datagram');
-  const magic = r.u8('magic');
-  if (magic !== KNOCK_MAGIC) {
-    throw new SknockProtocolError('ERR_SKNOCK_BAD_MAGIC', `not a knock: first byte is 0x${magic.toString(16).padStart(2, '0')}, not 0x61`);
+  const parsed = inspectKnockDatagram(datagram);
+  if (typeof parsed !== 'string') return parsed;
+  switch (parsed) {
+    case 'bad-magic':
+      throw new SknockProtocolError('ERR_SKNOCK_BAD_MAGIC', `not a knock: first byte is 0x${(datagram[0] as number).toString(16).padStart(2, '0')}, not 0x61`);
+    case 'unsupported-version':
+      throw new SknockProtocolError('ERR_SKNOCK_UNSUPPORTED_VERSION', `knock version ${[...datagram.subarray(1, 4)].join('.')} is newer than ${KNOCK_VERSION.join('.')}`);
+    case 'not-blocks':
+      throw decryptFailed();
+    case 'packet-length':
+      // Shorter than the header: the reader says where it ran short.
+      if (datagram.length < KNOCK_HEADER_LENGTH) new ByteReader(datagram, 'ERR_SKNOCK_PACKET_LENGTH', 'datagram').need(KNOCK_HEADER_LENGTH, 'header');
+      throw new SknockProtocolError(
+        'ERR_SKNOCK_PACKET_LENGTH',
+        `datagram of ${datagram.length} bytes: a knock has ${KNOCK_MIN_DATAGRAM_LENGTH} to ${UDP_MAX_PAYLOAD_LENGTH}`,
+      );
   }
-  const version = [r.u8('version major'), r.u8('version minor'), r.u8('version patch')] as const;
-  if (!versionAtMost(version, KNOCK_VERSION)) {
-    throw new SknockProtocolError('ERR_SKNOCK_UNSUPPORTED_VERSION', `knock version ${version.join('.')} is newer than ${KNOCK_VERSION.join('.')}`);
-  }
-  if (datagram.length < KNOCK_MIN_DATAGRAM_LENGTH || datagram.length > UDP_MAX_PAYLOAD_LENGTH) {
-    throw new SknockProtocolError(
-      'ERR_SKNOCK_PACKET_LENGTH',
-      `datagram of ${datagram.length} bytes: a knock has ${KNOCK_MIN_DATAGRAM_LENGTH} to ${UDP_MAX_PAYLOAD_LENGTH}`,
-    );
-  }
-  const ciphertextLength = datagram.length - KNOCK_HEADER_LENGTH - EPHEMERAL_PUBLIC_KEY_LENGTH;
-  if (ciphertextLength % AES_BLOCK_LENGTH !== 0) throw decryptFailed();
-  return {
-    version,
-    ciphertext: r.bytes(ciphertextLength, 'ciphertext'),
-    ephemeralPublicKey: r.bytes(EPHEMERAL_PUBLIC_KEY_LENGTH, 'ephemeral public key'),
-  };
 }
 
 /** Joins header, ciphertext and point into one datagram (always version 1.0.0). */

@@ -1,9 +1,9 @@
-import { createCipheriv, createDecipheriv, createECDH } from 'node:crypto';
+import { createCipheriv, createDecipheriv } from 'node:crypto';
 import type { KeyObject } from 'node:crypto';
-import { AES_BLOCK_LENGTH, EC_POINT_UNCOMPRESSED_PREFIX, EPHEMERAL_PUBLIC_KEY_LENGTH, P256_PRIVATE_KEY_LENGTH } from './constants.js';
-import { SknockProtocolError } from './errors.js';
+import { AES_BLOCK_LENGTH, P256_PRIVATE_KEY_LENGTH } from './constants.js';
+import { SknockProtocolError } from './errors/protocol-error.js';
 import { deriveKnockKeys, type KnockKeys } from './hkdf.js';
-import { CURVE, ecdhFor } from './keys.js';
+import { createP256Ecdh, ecdhFor, isUncompressedPoint } from './p256.js';
 
 /**
  * ECIES of PROTOCOL.md "Keys": P-256 ECDH between an ephemeral key and the server's key,
@@ -30,7 +30,7 @@ export interface Sealed {
  * ephemeral key, for test vectors only; by default a fresh one is made.
  */
 export function seal(plaintext: Uint8Array, serverPoint: Uint8Array, ephemeralPrivateKey?: Uint8Array): Sealed {
-  const ecdh = createECDH(CURVE);
+  const ecdh = createP256Ecdh();
   if (ephemeralPrivateKey === undefined) {
     ecdh.generateKeys();
   } else {
@@ -55,7 +55,7 @@ export function seal(plaintext: Uint8Array, serverPoint: Uint8Array, ephemeralPr
  */
 export function unsealKeys(ephemeralPublicKey: Uint8Array, serverPrivateKey: KeyObject): KnockKeys {
   const ecdh = ecdhFor(serverPrivateKey);
-  if (ephemeralPublicKey.length !== EPHEMERAL_PUBLIC_KEY_LENGTH || ephemeralPublicKey[0] !== EC_POINT_UNCOMPRESSED_PREFIX) {
+  if (!isUncompressedPoint(ephemeralPublicKey)) {
     throw decryptFailed();
   }
   try {

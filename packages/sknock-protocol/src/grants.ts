@@ -4,24 +4,14 @@ import {
   GRANTS_OTHERNAME_OID,
   PORT_MAX,
   PORT_MIN,
-  SUBJECT_ALT_NAME_OID,
 } from './constants.js';
-import {
-  TAG_BOOLEAN,
-  TAG_CONTEXT_0,
-  TAG_CONTEXT_3,
-  TAG_OCTET_STRING,
-  TAG_OID,
-  TAG_SEQUENCE,
-  TAG_UTF8_STRING,
-  bytesEqual,
-  encodeOidContents,
-  encodeTlv,
-  expectTlv,
-  readTlv,
-} from './der.js';
-import { SknockProtocolError } from './errors.js';
-import { ByteReader } from './reader.js';
+import { DerReader } from './der/der-reader.js';
+import { decodeOid } from './der/der-values.js';
+import { encodeExplicit, encodeOid, encodeSequence, encodeUtf8String } from './der/der-writer.js';
+import { TAG } from './der/tags.js';
+import { SknockProtocolError } from './errors/protocol-error.js';
+import { OID_SUBJECT_ALT_NAME } from './oids.js';
+import { readCertificateFields } from './x509/certificate-fields.js';
 import type { PortGrant } from './types.js';
 
 /**
@@ -34,8 +24,6 @@ import type { PortGrant } from './types.js';
  * `1.2000,1.3000,0.8000`.
  */
 
-const GRANTS_OID = encodeOidContents(GRANTS_OTHERNAME_OID);
-const SAN_OID = encodeOidContents(SUBJECT_ALT_NAME_OID);
 const GRANT_PAIR = /^([0-9]+)\.([0-9]+)$/;
 
 function malformed(message: string): SknockProtocolError {
@@ -84,33 +72,8 @@ export function formatPortGrants(grants: readonly PortGrant[]): string {
  * CA to put into a certificate under OID 2.5.29.17.
  */
 export function encodeGrantsSubjectAltName(grants: readonly PortGrant[]): Uint8Array {
-  const text = new TextEncoder().encode(formatPortGrants(grants));
-  const otherName = encodeTlv(
-    TAG_CONTEXT_0,
-    encodeTlv(TAG_OID, GRANTS_OID),
-    encodeTlv(TAG_CONTEXT_0, encodeTlv(TAG_UTF8_STRING, text)),
-  );
-  return encodeTlv(TAG_SEQUENCE, otherName);
-}
-
-/** The extnValue contents of subjectAltName in a DER certificate, or `undefined`. */
-function findSubjectAltName(certificate: Uint8Array): Uint8Array | undefined {
-  const r = new ByteReader(certificate, 'ERR_SKNOCK_INVALID_CERTIFICATE', 'certificate');
-  const tbs = expectTlv(expectTlv(r, TAG_SEQUENCE, 'Certificate').body, TAG_SEQUENCE, 'tbsCertificate').body;
-  while (tbs.remaining > 0) {
-    const field = readTlv(tbs, 'tbsCertificate field');
-    if (field.tag !== TAG_CONTEXT_3) continue;
-    const extensions = expectTlv(field.body, TAG_SEQUENCE, 'Extensions').body;
-    while (extensions.remaining > 0) {
-      const ext = expectTlv(extensions, TAG_SEQUENCE, 'Extension').body;
-      const oid = expectTlv(ext, TAG_OID, 'extnID').body;
-      let next = readTlv(ext, 'Extension field');
-      if (next.tag === TAG_BOOLEAN) next = readTlv(ext, 'extnValue');
-      if (next.tag !== TAG_OCTET_STRING) throw r.error('certificate: extnValue is not an OCTET STRING');
-      if (bytesEqual(oid.bytes(oid.remaining, 'extnID'), SAN_OID)) return next.body.bytes(next.body.remaining, 'extnValue');
-    }
-  }
-  return undefined;
+  const text = formatPortGrants(grants);
+  return encodeSequence(encodeExplicit(0, encodeOid(GRANTS_OTHERNAME_OID), encodeExplicit(0, encodeUtf8String(text))));
 }
 
 /**
@@ -121,24 +84,24 @@ export function parsePortGrants(certificate: Uint8Array): PortGrant[] {
   if (!(certificate instanceof Uint8Array)) {
     throw new SknockProtocolError('ERR_SKNOCK_INVALID_ARGUMENT', 'certificate must be DER bytes (Uint8Array)');
   }
-  const san = findSubjectAltName(certificate);
+  const san = readCertificateFields(certificate).extensions.get(OID_SUBJECT_ALT_NAME)?.value;
   if (san === undefined) return [];
-  const r = new ByteReader(san, 'ERR_SKNOCK_MALFORMED_GRANTS', 'subjectAltName');
-  const names = expectTlv(r, TAG_SEQUENCE, 'GeneralNames').body;
+  const r = new DerReader(san, 'ERR_SKNOCK_MALFORMED_GRANTS');
+  const names = r.enter(TAG.SEQUENCE, 'subjectAltName GeneralNames');
   const grants: PortGrant[] = [];
-  while (names.remaining > 0) {
-    const name = readTlv(names, 'GeneralName');
-    if (name.tag !== TAG_CONTEXT_0) continue; // not an otherName
-    const typeId = expectTlv(name.body, TAG_OID, 'otherName type-id').body;
-    if (!bytesEqual(typeId.bytes(typeId.remaining, 'type-id'), GRANTS_OID)) continue;
-    const value = expectTlv(name.body, TAG_CONTEXT_0, 'otherName value').body;
-    const str = readTlv(value, 'grant string');
-    if (str.tag !== TAG_UTF8_STRING && str.tag !== 0x16 /* IA5String */ && str.tag !== 0x13 /* PrintableString */) {
+  while (!names.atEnd) {
+    const name = names.next(undefined, 'GeneralName');
+    if (name.tag !== TAG.CONTEXT_0) continue; // not an otherName
+    const otherName = names.inside(name);
+    if (decodeOid(otherName, otherName.content(TAG.OID, 'otherName type-id'), 'otherName type-id') !== GRANTS_OTHERNAME_OID) continue;
+    const value = otherName.enter(TAG.CONTEXT_0, 'otherName value');
+    const str = value.next(undefined, 'grant string');
+    if (str.tag !== TAG.UTF8_STRING && str.tag !== TAG.IA5_STRING && str.tag !== TAG.PRINTABLE_STRING) {
       throw malformed(`grant otherName value has tag 0x${str.tag.toString(16)}, not a string`);
     }
     let text: string;
     try {
-      text = new TextDecoder('utf-8', { fatal: true }).decode(str.body.bytes(str.body.remaining, 'grant string'));
+      text = new TextDecoder('utf-8', { fatal: true }).decode(value.contentOf(str));
     } catch {
       throw malformed('grant string is not UTF-8');
     }

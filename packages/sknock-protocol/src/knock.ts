@@ -1,12 +1,13 @@
 import { createHash, sign, verify, type KeyObject } from 'node:crypto';
 import { parseIpAddress } from './address.js';
-import { readCertificate } from './certificate.js';
+import { readCertificate } from './x509/read-certificates.js';
 import { AES_IV_LENGTH, AES_KEY_LENGTH, KNOCK_MAX_DATAGRAM_LENGTH, PORT_MAX, PORT_MIN, PUBLIC_KEY_CACHE_MAX, SERVER_POINT_CACHE_MAX } from './constants.js';
-import { encodeKnockDatagram, knockDatagramLength, parseKnockDatagram } from './datagram.js';
+import { encodeKnockDatagram, knockDatagramLength, parseKnockDatagram, type KnockDatagram } from './datagram.js';
 import { seal, unsealKeys, unsealWith } from './ecies.js';
-import { SknockProtocolError } from './errors.js';
+import { SknockProtocolError } from './errors/protocol-error.js';
 import type { KnockKeys } from './hkdf.js';
-import { assertP256Key, CURVE, certificateP256Key, certificatePublicKey, publicPoint } from './keys.js';
+import { assertP256Key, isP256Key, publicPoint } from './p256.js';
+import { certificateP256Key, certificatePublicKey } from './x509/certificate-key.js';
 import { decodeSignedRequest, encodeSignedPart, encodeSignedRequest } from './signed-request.js';
 import type { Credentials, IpFamily, KnockProtocol, OpenedKnock } from './types.js';
 
@@ -131,10 +132,19 @@ export function openKnockPacket(
   if (options.keys !== undefined && !isAesKeys(options.keys)) throw invalid('options.keys must be { key, iv } of 16 bytes each (knockPacketKeys)');
   if (serverCredentials === null || typeof serverCredentials !== 'object') throw invalid('serverCredentials must be an object');
   assertP256Key(serverCredentials.privateKey, 'private', 'serverCredentials.privateKey');
-  const { version, ciphertext, ephemeralPublicKey } = parseKnockDatagram(datagram);
-  const keys = options.keys ?? unsealKeys(ephemeralPublicKey, serverCredentials.privateKey);
-  const plaintext = unsealWith(ciphertext, keys);
-  return { version, ephemeralPublicKey, ...decodeSignedRequest(plaintext, options.family) };
+  const parsed = parseKnockDatagram(datagram);
+  return openKnockDatagram(parsed, options.keys ?? unsealKeys(parsed.ephemeralPublicKey, serverCredentials.privateKey), options.family);
+}
+
+/**
+ * Decrypts and frames a datagram already split (`inspectKnockDatagram`), with the AES key and
+ * IV of its point (`knockPacketKeys`): a server parses each datagram once. Throws
+ * `SknockProtocolError` (`ERR_SKNOCK_DECRYPT_FAILED`, `ERR_SKNOCK_MALFORMED_REQUEST`), and
+ * nothing else.
+ */
+export function openKnockDatagram(parsed: KnockDatagram, keys: KnockKeys, family: IpFamily): OpenedKnock {
+  const plaintext = unsealWith(parsed.ciphertext, keys);
+  return { version: parsed.version, ephemeralPublicKey: parsed.ephemeralPublicKey, ...decodeSignedRequest(plaintext, family) };
 }
 
 // Public keys by certificate hash: parsing a certificate and importing its key cost more than
@@ -164,7 +174,7 @@ export function verifyKnockSignature(
 ): boolean {
   const key = publicKey ?? knockCertificateKey(opened.certificate);
   if (key === null) return false;
-  if (publicKey !== undefined && (key.type !== 'public' || key.asymmetricKeyDetails?.namedCurve !== CURVE)) return false;
+  if (publicKey !== undefined && !isP256Key(key, 'public')) return false;
   try {
     return verify('sha256', opened.signedBytes, key, opened.signature);
   } catch {

@@ -10,8 +10,8 @@ import {
   SIGNATURE_MIN_LENGTH,
   SIGNATURE_SLOT_LENGTH,
 } from './constants.js';
-import { SknockProtocolError } from './errors.js';
-import { ByteReader } from './reader.js';
+import { SknockProtocolError } from './errors/protocol-error.js';
+import { ByteReader } from './byte-reader.js';
 import type { IpFamily, KnockProtocol, SignedRequest } from './types.js';
 
 /**

@@ -1,6 +1,6 @@
 import { formatIpv4, formatIpv6, parseIpAddress } from './address.js';
-import { SknockProtocolError } from './errors.js';
-import { ByteReader } from './reader.js';
+import { SknockProtocolError } from './errors/protocol-error.js';
+import { ByteReader } from './byte-reader.js';
 import type { IpFamily } from './types.js';
 
 /**

@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { X509Certificate, createPrivateKey } from 'node:crypto';
 import { createKnockPacket, openKnockPacket, readCertificate, verifyKnockSignature, knockCertificateKey } from '../src/index.js';
-import { certificateP256Key } from '../src/keys.js';
+import { certificateP256Key } from '../src/x509/certificate-key.js';
 import { openssl, withTmp } from './support/openssl.js';
 import { clientCertificate, clientCredentials, golden, serverKey } from './support/golden.js';
 import { join } from 'node:path';

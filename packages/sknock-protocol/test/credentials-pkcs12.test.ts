@@ -216,7 +216,7 @@ function toBer(der: Uint8Array, passphrase: string): Uint8Array {
   indefinite(authSafe);
   const authSafeBer = new Uint8Array(authSafe.toBER());
   explicitContent.valueBlock.value[0] = segmented(authSafeBer, { tagClass: 1, tagNumber: 4 });
-  pfxNode.valueBlock.value[2] = encodeMacData('sha256', bmpPassword(passphrase), 16, authSafeBer);
+  pfxNode.valueBlock.value[2] = asn1js.fromBER(encodeMacData('sha256', bmpPassword(passphrase), 16, authSafeBer)).result;
   pfxNode.lenBlock.isIndefiniteForm = true;
   authSafeInfo.lenBlock.isIndefiniteForm = true;
   explicitContent.lenBlock.isIndefiniteForm = true;

@@ -3,6 +3,8 @@ import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import {
   decodePem,
+  inspectKnockDatagram,
+  isSknockProtocolError,
   openKnockPacket,
   parseGrantString,
   parseIpAddress,
@@ -28,6 +30,37 @@ const runs = { numRuns: 400 };
 
 test('parseKnockDatagram: arbitrary bytes', () => {
   fc.assert(fc.property(fc.uint8Array({ maxLength: 1600 }), (b) => onlyTyped(() => parseKnockDatagram(b))), runs);
+});
+
+test('inspectKnockDatagram never throws and agrees with parseKnockDatagram on every input', () => {
+  const codeOf = { 'bad-magic': 'ERR_SKNOCK_BAD_MAGIC', 'unsupported-version': 'ERR_SKNOCK_UNSUPPORTED_VERSION', 'packet-length': 'ERR_SKNOCK_PACKET_LENGTH', 'not-blocks': 'ERR_SKNOCK_DECRYPT_FAILED' } as const;
+  const knockLike = fc.tuple(fc.uint8Array({ maxLength: 1600 }), fc.constantFrom(0x61, 0x62), fc.constantFrom(0, 1, 2)).map(([b, magic, major]) => {
+    if (b.length > 0) b[0] = magic;
+    if (b.length > 1) b[1] = major;
+    return b;
+  });
+  fc.assert(
+    fc.property(fc.oneof(fc.uint8Array({ maxLength: 1600 }), knockLike), (b) => {
+      const inspected = inspectKnockDatagram(b);
+      let parsed: unknown;
+      try {
+        parsed = parseKnockDatagram(b);
+      } catch (err) {
+        assert.ok(typeof inspected === 'string', `parse threw ${String(err)} where inspect split the datagram`);
+        assert.ok(isSknockProtocolError(err, codeOf[inspected]), `${inspected} but parse threw ${String(err)}`);
+        return;
+      }
+      assert.deepEqual(inspected, parsed);
+    }),
+    runs,
+  );
+  for (const packet of golden.packets) {
+    const datagram = Buffer.from(packet.datagramHex, 'hex');
+    const inspected = inspectKnockDatagram(datagram);
+    assert.ok(typeof inspected !== 'string', `${packet.name}: ${String(inspected)}`);
+    assert.deepEqual(inspected, parseKnockDatagram(datagram));
+    assert.deepEqual(inspected.version, packet.version);
+  }
 });
 
 test('openKnockPacket: arbitrary bytes, and knock-shaped bytes that reach the crypto stage', () => {

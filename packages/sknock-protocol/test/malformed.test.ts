@@ -5,7 +5,7 @@ import { openKnockPacket, verifyKnockSignature, type SknockProtocolErrorCode } f
 import { decodeSignedRequest, encodeSignedRequest } from '../src/signed-request.js';
 import { KNOCK_MIN_DATAGRAM_LENGTH } from '../src/constants.js';
 import { deriveKnockKeys } from '../src/hkdf.js';
-import { ecdhFor } from '../src/keys.js';
+import { ecdhFor } from '../src/p256.js';
 import { hex } from './support/data.js';
 import { golden, serverKey } from './support/golden.js';
 

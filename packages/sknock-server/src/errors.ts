@@ -5,11 +5,13 @@
  * is never an error, it is a `reject` event with a `RejectCode`.)
  */
 
+import { SknockError } from '@sknock/protocol/errors';
+
 export type SknockServerErrorCode =
   /** An option of `createServer` is missing or has the wrong type or range; the message names it. */
-  | 'ERR_SKNOCK_INVALID_OPTION'
+  | 'ERR_SKNOCK_INVALID_ARGUMENT'
   /** The server's PKCS#12 file cannot be read or opened with the password, or holds no P-256 key. */
-  | 'ERR_SKNOCK_CREDENTIALS'
+  | 'ERR_SKNOCK_SERVER_CREDENTIALS'
   /** The firewall back end is unavailable or its setup failed. */
   | 'ERR_SKNOCK_FIREWALL'
   /**
@@ -22,13 +24,12 @@ export type SknockServerErrorCode =
   /** `start()` while started, `reload()` while stopped, or a start that was stopped half-way. */
   | 'ERR_SKNOCK_STATE';
 
-export class SknockServerError extends Error {
-  readonly code: SknockServerErrorCode;
+export class SknockServerError extends SknockError {
+  declare readonly code: SknockServerErrorCode;
 
   constructor(code: SknockServerErrorCode, message: string, options?: { cause?: unknown }) {
-    super(message, options);
+    super(code, message, options);
     this.name = 'SknockServerError';
-    this.code = code;
   }
 }
 

@@ -243,7 +243,7 @@ describe('sknock-server command', () => {
       .filter((l) => l !== '')
       .map((l) => JSON.parse(l) as Record<string, unknown>)
       .find((l) => l.event === 'start-failed');
-    assert.equal(fatal?.code, 'ERR_SKNOCK_CREDENTIALS');
+    assert.equal(fatal?.code, 'ERR_SKNOCK_SERVER_CREDENTIALS');
     assert.equal(r.stdout.includes('not-the-password'), false);
 
     const missing = await runCli(['--config', join(dir, 'nope.ini')]);

@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createCa, createCrl, encodeCrlPem } from '@sknock/ca';
 import type { CertificateAuthority } from '@sknock/ca';
-import { caIdentity } from '../src/crl/ca-identity.js';
+import { caIdentity } from '@sknock/protocol/x509';
 import { crlDersFrom } from '../src/crl/crl-bundle.js';
 import { CrlManager } from '../src/crl/crl-manager.js';
 import type { CrlManagerOptions } from '../src/crl/crl-manager.js';

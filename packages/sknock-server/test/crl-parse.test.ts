@@ -11,10 +11,10 @@ import fc from 'fast-check';
 import { createCa, createCrl, encodeCrlPem } from '@sknock/ca';
 import { SknockCrlError } from '../src/crl/errors.js';
 import { parseCrl } from '../src/crl/parse-crl.js';
-import { normaliseSerial } from '../src/crl/serial.js';
-import { caIdentity } from '../src/crl/ca-identity.js';
+import { normaliseSerial } from '@sknock/protocol/x509';
+import { caIdentity } from '@sknock/protocol/x509';
 import { crlDersFrom, encodeCrlBundle } from '../src/crl/crl-bundle.js';
-import { findCrlIssuer } from '../src/crl/verify-crl.js';
+import { findCrlIssuer } from '@sknock/protocol/crl';
 import { createTestCa, createTestCrl, derInteger } from './support/test-pki.js';
 
 const ca = await createCa({ name: 'CRL Parse CA' });

@@ -26,7 +26,7 @@ const SETUP: FirewallSetup = { policy: 'none', emergencyAccessPorts: [], knockPo
 const G4: Grant = { address: '192.0.2.7', family: 4, protocol: 'tcp', port: 2000 };
 const G6: Grant = { address: '2001:db8::7', family: 6, protocol: 'udp', port: 53 };
 
-const isInvalid = (err: unknown): boolean => err instanceof SknockFirewallError && err.code === 'ERR_SKNOCK_FIREWALL_INVALID_ARGUMENT';
+const isInvalid = (err: unknown): boolean => err instanceof SknockFirewallError && err.code === 'ERR_SKNOCK_INVALID_ARGUMENT';
 
 describe('exec commands', () => {
   it('splits words at blanks, with quotes grouping and nothing else special', () => {

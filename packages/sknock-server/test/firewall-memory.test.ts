@@ -123,7 +123,7 @@ describe('memory firewall back end', () => {
       [G4, 1e9, /durationSeconds/],
     ];
     for (const [grant, duration, message] of bad) {
-      await assert.rejects(b.open(grant as Grant, duration), (e: unknown) => isSknockFirewallError(e, 'ERR_SKNOCK_FIREWALL_INVALID_ARGUMENT') && message.test(e.message), `${JSON.stringify(grant)} ${duration}`);
+      await assert.rejects(b.open(grant as Grant, duration), (e: unknown) => isSknockFirewallError(e, 'ERR_SKNOCK_INVALID_ARGUMENT') && message.test(e.message), `${JSON.stringify(grant)} ${duration}`);
     }
     const badSetups: Array<[Partial<Record<keyof FirewallSetup, unknown>>, RegExp]> = [
       [{ policy: 'accept' }, /setup\.policy/],
@@ -134,9 +134,9 @@ describe('memory firewall back end', () => {
       [{ minKnockDatagramLength: 70_000 }, /minKnockDatagramLength/],
     ];
     for (const [change, message] of badSetups) {
-      await assert.rejects(b.setup({ ...SETUP, ...change } as FirewallSetup), (e: unknown) => isSknockFirewallError(e, 'ERR_SKNOCK_FIREWALL_INVALID_ARGUMENT') && message.test(e.message));
+      await assert.rejects(b.setup({ ...SETUP, ...change } as FirewallSetup), (e: unknown) => isSknockFirewallError(e, 'ERR_SKNOCK_INVALID_ARGUMENT') && message.test(e.message));
     }
-    assert.throws(() => b.isAllowed('nope', 'tcp', 1), (e: unknown) => isSknockFirewallError(e, 'ERR_SKNOCK_FIREWALL_INVALID_ARGUMENT'));
+    assert.throws(() => b.isAllowed('nope', 'tcp', 1), (e: unknown) => isSknockFirewallError(e, 'ERR_SKNOCK_INVALID_ARGUMENT'));
     await b.teardown();
   });
 
@@ -154,7 +154,7 @@ describe('memory firewall back end', () => {
     assert.equal(createFirewallBackend('memory').name, 'memory');
     assert.equal(createFirewallBackend('nftables', { table: 'sk2' }).name, 'nftables');
     assert.equal(createFirewallBackend('iptables', { chain: 'SK2', families: [4] }).name, 'iptables');
-    assert.throws(() => createFirewallBackend('pf' as 'memory'), (e: unknown) => isSknockFirewallError(e, 'ERR_SKNOCK_FIREWALL_INVALID_ARGUMENT'));
+    assert.throws(() => createFirewallBackend('pf' as 'memory'), (e: unknown) => isSknockFirewallError(e, 'ERR_SKNOCK_INVALID_ARGUMENT'));
     assert.throws(() => createFirewallBackend('nftables', { table: 'bad name' }), /options\.table/);
     assert.throws(() => createFirewallBackend('nftables', { netns: '../x' }), /options\.netns/);
     assert.throws(() => createFirewallBackend('iptables', { chain: 'THIS_CHAIN_NAME_IS_WAY_TOO_LONG' }), /options\.chain/);

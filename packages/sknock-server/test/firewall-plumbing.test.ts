@@ -100,8 +100,8 @@ describe('nftables back end without a kernel', () => {
   });
 
   it('checks its session options', () => {
-    assert.throws(() => new NftablesBackend({ session: 'yes' as unknown as boolean }), (e: unknown) => isSknockFirewallError(e, 'ERR_SKNOCK_FIREWALL_INVALID_ARGUMENT') && /options\.session/.test(e.message));
-    assert.throws(() => new NftablesBackend({ onError: 1 as unknown as () => void }), (e: unknown) => isSknockFirewallError(e, 'ERR_SKNOCK_FIREWALL_INVALID_ARGUMENT') && /options\.onError/.test(e.message));
+    assert.throws(() => new NftablesBackend({ session: 'yes' as unknown as boolean }), (e: unknown) => isSknockFirewallError(e, 'ERR_SKNOCK_INVALID_ARGUMENT') && /options\.session/.test(e.message));
+    assert.throws(() => new NftablesBackend({ onError: 1 as unknown as () => void }), (e: unknown) => isSknockFirewallError(e, 'ERR_SKNOCK_INVALID_ARGUMENT') && /options\.onError/.test(e.message));
     assert.equal(new NftablesBackend({ session: false }).sessionActive, false);
   });
 

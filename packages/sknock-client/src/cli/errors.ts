@@ -32,7 +32,7 @@ export function describeError(err: unknown, names: Readonly<Record<string, strin
   if (err instanceof UsageError) return { exitCode: EXIT_USAGE, code: 'ERR_SKNOCK_USAGE', message: err.message };
   if (err instanceof InterruptedError) return { exitCode: EXIT_INTERRUPTED, code: 'ERR_SKNOCK_ABORTED', message: 'interrupted' };
   if (err instanceof SknockClientError) {
-    const usage = err.code === 'ERR_SKNOCK_INVALID_OPTION' || err.code === 'ERR_SKNOCK_PROFILE_INVALID' || err.code === 'ERR_SKNOCK_PROFILE_NOT_FOUND';
+    const usage = err.code === 'ERR_SKNOCK_INVALID_ARGUMENT' || err.code === 'ERR_SKNOCK_PROFILE_INVALID' || err.code === 'ERR_SKNOCK_PROFILE_NOT_FOUND';
     const exitCode = usage ? EXIT_USAGE : err.code === 'ERR_SKNOCK_ABORTED' ? EXIT_INTERRUPTED : EXIT_FAILED;
     return { exitCode, code: err.code, message: withFlagNames(err, names), ...(err.attempts === undefined ? {} : { attempts: err.attempts }) };
   }

@@ -2,13 +2,16 @@
  * Help texts of the `sknock` command. The exit statuses and the usage error (exit code 2) are
  * the commands' shared ones (`@sknock/protocol/cli`): a failed knock is EXIT_FAILED (1).
  */
+import { SknockError } from '@sknock/protocol/errors';
 
 export { EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, UsageError } from '@sknock/protocol/cli';
 
 /** Ctrl-C at a prompt, or SIGINT during a knock. */
-export class InterruptedError extends Error {
+export class InterruptedError extends SknockError {
+  declare readonly code: 'ERR_SKNOCK_ABORTED';
+
   constructor() {
-    super('interrupted');
+    super('ERR_SKNOCK_ABORTED', 'interrupted');
     this.name = 'InterruptedError';
   }
 }

@@ -133,6 +133,5 @@ export const MAX_ITERATIONS = 1_000_000;
 export const MAX_PFX_LENGTH = 1 << 20;
 /** Deepest nesting of safeContentsBag inside safeContentsBag that is followed. */
 export const MAX_SAFE_CONTENTS_DEPTH = 4;
-/** asn1js parser limits for one PKCS#12 structure (defaults are 100 deep, 10,000 nodes). */
-export const ASN1_MAX_DEPTH = 32;
+/** Most BER elements read of one PKCS#12 structure (a few certificates and one key are a few hundred). */
 export const ASN1_MAX_NODES = 20_000;

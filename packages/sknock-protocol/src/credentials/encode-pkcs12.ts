@@ -1,6 +1,6 @@
 import { createHash, KeyObject, X509Certificate } from 'node:crypto';
-import { SknockProtocolError, isSknockProtocolError } from '../errors.js';
-import { assertP256Key } from '../keys.js';
+import { SknockProtocolError, isSknockProtocolError } from '../errors/protocol-error.js';
+import { assertP256Key } from '../p256.js';
 import { MAX_ITERATIONS } from './constants.js';
 import { buildPkcs12 } from './pkcs12-encode.js';
 

@@ -1,5 +1,5 @@
 import type { Credentials } from '../types.js';
-import { SknockProtocolError, isSknockProtocolError } from '../errors.js';
+import { SknockProtocolError, isSknockProtocolError } from '../errors/protocol-error.js';
 import { MAX_PFX_LENGTH } from './constants.js';
 import { loadPemCredentials } from './pem-credentials.js';
 import { loadPkcs12Credentials } from './pkcs12-credentials.js';

@@ -1,6 +1,6 @@
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
-import * as asn1js from 'asn1js';
-import { SknockProtocolError } from '../errors.js';
+import { encodeNull, encodeOctetString, encodeOid, encodeSequence, encodeUnsignedInteger } from '../der/der-writer.js';
+import { SknockProtocolError } from '../errors/protocol-error.js';
 import { algorithmIdentifier, integer, octets, sequence, type Asn1Node } from './asn1-read.js';
 import { DIGEST_BY_OID, KDF_ID_MAC, MAX_ITERATIONS, OID_PBMAC1, OID_SHA1, OID_SHA256, SALT_LENGTH } from './constants.js';
 import { digestLength, isPkcs12KdfDigest, pkcs12Kdf, type Pkcs12KdfDigest } from './pkcs12-kdf.js';
@@ -52,21 +52,9 @@ export function verifyMac(mac: MacData, password: Uint8Array, content: Uint8Arra
 }
 
 /** A `MacData` element for `content`: SHA-256 (OpenSSL 3) or SHA-1 (legacy). */
-export function encodeMacData(digest: 'sha1' | 'sha256', password: Uint8Array, iterations: number, content: Uint8Array): asn1js.Sequence {
+export function encodeMacData(digest: 'sha1' | 'sha256', password: Uint8Array, iterations: number, content: Uint8Array): Uint8Array {
   const salt = randomBytes(SALT_LENGTH);
   const value = computeMac(digest, password, salt, iterations, content);
-  return new asn1js.Sequence({
-    value: [
-      new asn1js.Sequence({
-        value: [
-          new asn1js.Sequence({
-            value: [new asn1js.ObjectIdentifier({ value: digest === 'sha1' ? OID_SHA1 : OID_SHA256 }), new asn1js.Null()],
-          }),
-          new asn1js.OctetString({ valueHex: value }),
-        ],
-      }),
-      new asn1js.OctetString({ valueHex: salt }),
-      new asn1js.Integer({ value: iterations }),
-    ],
-  });
+  const algorithm = encodeSequence(encodeOid(digest === 'sha1' ? OID_SHA1 : OID_SHA256), encodeNull());
+  return encodeSequence(encodeSequence(algorithm, encodeOctetString(value)), encodeOctetString(salt), encodeUnsignedInteger(iterations));
 }

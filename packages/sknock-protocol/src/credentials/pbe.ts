@@ -1,9 +1,11 @@
 import { createCipheriv, createDecipheriv, pbkdf2Sync, randomBytes } from 'node:crypto';
-import * as asn1js from 'asn1js';
-import { SknockProtocolError } from '../errors.js';
+import { encodeNull, encodeOctetString, encodeOid, encodeSequence, encodeUnsignedInteger } from '../der/der-writer.js';
+import { SknockProtocolError } from '../errors/protocol-error.js';
 import {
   algorithmIdentifier,
   integer,
+  isInteger,
+  isSequence,
   malformed,
   octets,
   sequence,
@@ -151,11 +153,11 @@ function pbes2Decrypt(parameters: Asn1Node | undefined, ciphertext: Uint8Array, 
   //   keyLength INTEGER OPTIONAL, prf AlgorithmIdentifier DEFAULT hmacWithSHA1 }
   const fields = sequence(kdf.parameters, `${what} PBKDF2 parameters`, 2, 4);
   const [saltNode, iterationNode] = fields;
-  if (saltNode instanceof asn1js.Sequence) throw unsupported(what, 'PBKDF2 salt "otherSource" is not implemented');
+  if (isSequence(saltNode)) throw unsupported(what, 'PBKDF2 salt "otherSource" is not implemented');
   const salt = octets(saltNode, `${what} PBKDF2 salt`);
   const iterations = iterationCount(iterationNode, what);
   let rest = fields.slice(2);
-  if (rest[0] instanceof asn1js.Integer) {
+  if (isInteger(rest[0])) {
     const keyLength = integer(rest[0], `${what} PBKDF2 key length`, 1, 64);
     if (keyLength !== cipher.keyLength) throw malformed(what, `PBKDF2 key length ${keyLength} does not fit ${cipher.name}`);
     rest = rest.slice(1);
@@ -178,7 +180,8 @@ function pbes2Decrypt(parameters: Asn1Node | undefined, ciphertext: Uint8Array, 
 
 /** An encrypted payload and the `AlgorithmIdentifier` that decrypts it. */
 export interface PbeEncrypted {
-  readonly algorithm: asn1js.Sequence;
+  /** The `AlgorithmIdentifier`, DER. */
+  readonly algorithm: Uint8Array;
   readonly ciphertext: Uint8Array;
 }
 
@@ -205,12 +208,7 @@ export function legacyEncrypt(
     ciphertext = Uint8Array.from(Buffer.concat([c.update(plaintext), c.final()]));
   }
   key.fill(0);
-  const algorithm = new asn1js.Sequence({
-    value: [
-      new asn1js.ObjectIdentifier({ value: oid }),
-      new asn1js.Sequence({ value: [new asn1js.OctetString({ valueHex: salt }), new asn1js.Integer({ value: iterations })] }),
-    ],
-  });
+  const algorithm = encodeSequence(encodeOid(oid), encodeSequence(encodeOctetString(salt), encodeUnsignedInteger(iterations)));
   return { algorithm, ciphertext };
 }
 
@@ -223,29 +221,10 @@ export function pbes2Encrypt(plaintext: Uint8Array, password: PbePassword, itera
   const c = createCipheriv(cipher.name, key, iv);
   const ciphertext = Uint8Array.from(Buffer.concat([c.update(plaintext), c.final()]));
   key.fill(0);
-  const algorithm = new asn1js.Sequence({
-    value: [
-      new asn1js.ObjectIdentifier({ value: OID_PBES2 }),
-      new asn1js.Sequence({
-        value: [
-          new asn1js.Sequence({
-            value: [
-              new asn1js.ObjectIdentifier({ value: OID_PBKDF2 }),
-              new asn1js.Sequence({
-                value: [
-                  new asn1js.OctetString({ valueHex: salt }),
-                  new asn1js.Integer({ value: iterations }),
-                  new asn1js.Sequence({ value: [new asn1js.ObjectIdentifier({ value: OID_HMAC_WITH_SHA256 }), new asn1js.Null()] }),
-                ],
-              }),
-            ],
-          }),
-          new asn1js.Sequence({
-            value: [new asn1js.ObjectIdentifier({ value: OID_AES_256_CBC }), new asn1js.OctetString({ valueHex: iv })],
-          }),
-        ],
-      }),
-    ],
-  });
+  const kdf = encodeSequence(
+    encodeOid(OID_PBKDF2),
+    encodeSequence(encodeOctetString(salt), encodeUnsignedInteger(iterations), encodeSequence(encodeOid(OID_HMAC_WITH_SHA256), encodeNull())),
+  );
+  const algorithm = encodeSequence(encodeOid(OID_PBES2), encodeSequence(kdf, encodeSequence(encodeOid(OID_AES_256_CBC), encodeOctetString(iv))));
   return { algorithm, ciphertext };
 }

@@ -1,7 +1,8 @@
 import { createPrivateKey, type KeyObject } from 'node:crypto';
-import * as asn1js from 'asn1js';
-import { readCertificates } from '../certificate.js';
-import { SknockProtocolError } from '../errors.js';
+import { DerReader } from '../der/der-reader.js';
+import { TAG } from '../der/tags.js';
+import { readCertificates } from '../x509/read-certificates.js';
+import { SknockProtocolError } from '../errors/protocol-error.js';
 import { decodePem, looksLikePem } from '../pem.js';
 import type { Credentials } from '../types.js';
 import { parseCertificates, selectCredentials, type CertificateInput } from './select-credentials.js';
@@ -45,10 +46,16 @@ function readPemKey(text: string, passphrase: string | undefined): KeyObject {
 
 /** True when `der` has the shape of `EncryptedPrivateKeyInfo` (RFC 5958 §3). */
 function isEncryptedPrivateKeyInfo(der: Uint8Array): boolean {
-  const { offset, result } = asn1js.fromBER(der, { parseEmbedded: false, maxDepth: 8 });
-  if (offset !== der.length || !(result instanceof asn1js.Sequence)) return false;
-  const [algorithm, data] = result.valueBlock.value;
-  return result.valueBlock.value.length === 2 && algorithm instanceof asn1js.Sequence && data instanceof asn1js.OctetString;
+  try {
+    const outer = new DerReader(der, 'ERR_SKNOCK_MALFORMED_DER', 0, der.length, 'ber');
+    const info = outer.enter(TAG.SEQUENCE, 'EncryptedPrivateKeyInfo');
+    if (!outer.atEnd) return false;
+    info.next(TAG.SEQUENCE, 'encryptionAlgorithm');
+    const data = info.next(undefined, 'encryptedData');
+    return (data.tag === TAG.OCTET_STRING || data.tag === (TAG.OCTET_STRING | 0x20)) && info.atEnd;
+  } catch {
+    return false;
+  }
 }
 
 function readDerKey(der: Buffer, passphrase: string | undefined): KeyObject {

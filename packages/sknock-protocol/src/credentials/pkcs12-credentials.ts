@@ -1,5 +1,5 @@
 import { createPrivateKey, type KeyObject } from 'node:crypto';
-import { SknockProtocolError } from '../errors.js';
+import { SknockProtocolError } from '../errors/protocol-error.js';
 import type { Credentials } from '../types.js';
 import { decodePkcs12 } from './pkcs12-decode.js';
 import { parseCertificates, selectCredentials, type CertificateInput } from './select-credentials.js';

@@ -1,4 +1,4 @@
-import { SknockProtocolError, isSknockProtocolError } from '../errors.js';
+import { SknockProtocolError, isSknockProtocolError } from '../errors/protocol-error.js';
 import {
   algorithmIdentifier,
   bmpString,

@@ -1,4 +1,5 @@
-import * as asn1js from 'asn1js';
+import { TAG } from '../der/tags.js';
+import { encodeBmpString, encodeExplicit, encodeOctetString, encodeOid, encodeSequence, encodeSetOf, encodeTlv, encodeUnsignedInteger } from '../der/der-writer.js';
 import {
   DEFAULT_ITERATIONS,
   OID_CERT_BAG,
@@ -40,69 +41,36 @@ export interface Pkcs12Contents {
   readonly iterations?: number;
 }
 
-function der(node: asn1js.BaseBlock): Uint8Array {
-  return new Uint8Array(node.toBER());
-}
-
-function explicit0(...value: asn1js.BaseBlock[]): asn1js.Constructed {
-  return new asn1js.Constructed({ idBlock: { tagClass: 3, tagNumber: 0 }, value });
-}
-
-function oidNode(value: string): asn1js.ObjectIdentifier {
-  return new asn1js.ObjectIdentifier({ value });
-}
-
 /** `SET OF PKCS12Attribute`, its members in DER order (X.690 §11.6). */
-function attributes(localKeyId: Uint8Array, friendlyName: string | undefined): asn1js.Set {
-  const members: asn1js.Sequence[] = [
-    new asn1js.Sequence({ value: [oidNode(OID_LOCAL_KEY_ID), new asn1js.Set({ value: [new asn1js.OctetString({ valueHex: localKeyId })] })] }),
-  ];
-  if (friendlyName !== undefined) {
-    members.push(new asn1js.Sequence({ value: [oidNode(OID_FRIENDLY_NAME), new asn1js.Set({ value: [new asn1js.BmpString({ value: friendlyName })] })] }));
-  }
-  const sorted = members.map((m) => ({ m, bytes: Buffer.from(m.toBER()) })).sort((a, b) => Buffer.compare(a.bytes, b.bytes));
-  return new asn1js.Set({ value: sorted.map((s) => s.m) });
+function attributes(localKeyId: Uint8Array, friendlyName: string | undefined): Uint8Array {
+  const members = [encodeSequence(encodeOid(OID_LOCAL_KEY_ID), encodeSetOf(encodeOctetString(localKeyId)))];
+  if (friendlyName !== undefined) members.push(encodeSequence(encodeOid(OID_FRIENDLY_NAME), encodeSetOf(encodeBmpString(friendlyName))));
+  return encodeSetOf(...members);
 }
 
-function certBag(certificate: Uint8Array, attrs: asn1js.Set | undefined): asn1js.Sequence {
-  const value: asn1js.BaseBlock[] = [
-    oidNode(OID_CERT_BAG),
-    explicit0(new asn1js.Sequence({ value: [oidNode(OID_X509_CERTIFICATE), explicit0(new asn1js.OctetString({ valueHex: certificate }))] })),
-  ];
-  if (attrs !== undefined) value.push(attrs);
-  return new asn1js.Sequence({ value });
+function certBag(certificate: Uint8Array, attrs: Uint8Array | undefined): Uint8Array {
+  const bag = encodeExplicit(0, encodeSequence(encodeOid(OID_X509_CERTIFICATE), encodeExplicit(0, encodeOctetString(certificate))));
+  return attrs === undefined ? encodeSequence(encodeOid(OID_CERT_BAG), bag) : encodeSequence(encodeOid(OID_CERT_BAG), bag, attrs);
 }
 
-function shroudedKeyBag(encrypted: PbeEncrypted, attrs: asn1js.Set): asn1js.Sequence {
-  return new asn1js.Sequence({
-    value: [
-      oidNode(OID_PKCS8_SHROUDED_KEY_BAG),
-      explicit0(new asn1js.Sequence({ value: [encrypted.algorithm, new asn1js.OctetString({ valueHex: encrypted.ciphertext })] })),
-      attrs,
-    ],
-  });
+function shroudedKeyBag(encrypted: PbeEncrypted, attrs: Uint8Array): Uint8Array {
+  return encodeSequence(
+    encodeOid(OID_PKCS8_SHROUDED_KEY_BAG),
+    encodeExplicit(0, encodeSequence(encrypted.algorithm, encodeOctetString(encrypted.ciphertext))),
+    attrs,
+  );
 }
 
 /** `ContentInfo` of type data around DER `content`. */
-function dataContentInfo(content: Uint8Array): asn1js.Sequence {
-  return new asn1js.Sequence({ value: [oidNode(OID_DATA), explicit0(new asn1js.OctetString({ valueHex: content }))] });
+function dataContentInfo(content: Uint8Array): Uint8Array {
+  return encodeSequence(encodeOid(OID_DATA), encodeExplicit(0, encodeOctetString(content)));
 }
 
 /** `ContentInfo` of type encryptedData (RFC 2315 §13) around an encrypted SafeContents. */
-function encryptedContentInfo(encrypted: PbeEncrypted): asn1js.Sequence {
-  const encryptedContentInfo = new asn1js.Sequence({
-    value: [
-      oidNode(OID_DATA),
-      encrypted.algorithm,
-      new asn1js.Primitive({ idBlock: { tagClass: 3, tagNumber: 0 }, valueHex: encrypted.ciphertext }),
-    ],
-  });
-  return new asn1js.Sequence({
-    value: [
-      oidNode(OID_ENCRYPTED_DATA),
-      explicit0(new asn1js.Sequence({ value: [new asn1js.Integer({ value: ENCRYPTED_DATA_VERSION }), encryptedContentInfo] })),
-    ],
-  });
+function encryptedContentInfo(encrypted: PbeEncrypted): Uint8Array {
+  // encryptedContent is `[0] IMPLICIT OCTET STRING`: primitive, context-specific 0.
+  const info = encodeSequence(encodeOid(OID_DATA), encrypted.algorithm, encodeTlv(TAG.CONTEXT_PRIMITIVE_0, encrypted.ciphertext));
+  return encodeSequence(encodeOid(OID_ENCRYPTED_DATA), encodeExplicit(0, encodeSequence(encodeUnsignedInteger(ENCRYPTED_DATA_VERSION), info)));
 }
 
 export function buildPkcs12(contents: Pkcs12Contents): Uint8Array {
@@ -114,7 +82,7 @@ export function buildPkcs12(contents: Pkcs12Contents): Uint8Array {
   const attrs = attributes(contents.localKeyId, contents.friendlyName);
 
   const certBags = [certBag(contents.certificate, attrs), ...contents.caCertificates.map((c) => certBag(c, undefined))];
-  const certSafe = der(new asn1js.Sequence({ value: certBags }));
+  const certSafe = encodeSequence(...certBags);
   const encryptedCerts = contents.legacy
     ? legacyEncrypt('rc2-40', certSafe, password, iterations)
     : pbes2Encrypt(certSafe, password, iterations);
@@ -122,9 +90,9 @@ export function buildPkcs12(contents: Pkcs12Contents): Uint8Array {
   const encryptedKey = contents.legacy
     ? legacyEncrypt('des-ede3', contents.pkcs8, password, iterations)
     : pbes2Encrypt(contents.pkcs8, password, iterations);
-  const keySafe = der(new asn1js.Sequence({ value: [shroudedKeyBag(encryptedKey, attrs)] }));
+  const keySafe = encodeSequence(shroudedKeyBag(encryptedKey, attrs));
 
-  const authSafe = der(new asn1js.Sequence({ value: [encryptedContentInfo(encryptedCerts), dataContentInfo(keySafe)] }));
+  const authSafe = encodeSequence(encryptedContentInfo(encryptedCerts), dataContentInfo(keySafe));
   const mac = encodeMacData(contents.legacy ? 'sha1' : 'sha256', password.bmp, iterations, authSafe);
-  return der(new asn1js.Sequence({ value: [new asn1js.Integer({ value: PFX_VERSION }), dataContentInfo(authSafe), mac] }));
+  return encodeSequence(encodeUnsignedInteger(PFX_VERSION), dataContentInfo(authSafe), mac);
 }

@@ -1,6 +1,6 @@
 import { X509Certificate, type KeyObject } from 'node:crypto';
-import { SknockProtocolError, type SknockProtocolErrorCode } from '../errors.js';
-import { CURVE } from '../keys.js';
+import { SknockProtocolError, type SknockProtocolErrorCode } from '../errors/protocol-error.js';
+import { describeKey, isP256Key } from '../p256.js';
 import type { Credentials } from '../types.js';
 
 /**
@@ -16,16 +16,6 @@ export interface CertificateInput {
   readonly label: string;
 }
 
-/** True for an EC P-256 private key. */
-export function isP256PrivateKey(key: KeyObject): boolean {
-  return key.type === 'private' && key.asymmetricKeyType === 'ec' && key.asymmetricKeyDetails?.namedCurve === CURVE;
-}
-
-function describeKey(key: KeyObject): string {
-  if (key.asymmetricKeyType === 'ec') return `an EC key on ${key.asymmetricKeyDetails?.namedCurve ?? 'an unnamed curve'}`;
-  if (key.asymmetricKeyType === 'rsa') return `an RSA key of ${key.asymmetricKeyDetails?.modulusLength ?? '?'} bits`;
-  return `a${/^[aeiou]/.test(key.asymmetricKeyType ?? '') ? 'n' : ''} ${key.asymmetricKeyType ?? 'unknown'} key`;
-}
 
 /** Parses each certificate; unreadable ones throw with `code`. */
 export function parseCertificates(inputs: readonly CertificateInput[], code: SknockProtocolErrorCode): X509Certificate[] {
@@ -58,7 +48,7 @@ export function selectCredentials(
   extraCa: readonly Uint8Array[] = [],
 ): Credentials {
   if (keys.length === 0) throw new SknockProtocolError('ERR_SKNOCK_MISSING_KEY', `${source} holds no private key`);
-  const usable = keys.filter(isP256PrivateKey);
+  const usable = keys.filter((key) => isP256Key(key, 'private'));
   if (usable.length === 0) {
     throw new SknockProtocolError('ERR_SKNOCK_UNSUPPORTED_KEY', `${source}: the private key is ${describeKey(keys[0] as KeyObject)}; sKnock needs EC P-256`);
   }

@@ -1,5 +1,5 @@
 import { createPrivateKey, type KeyObject } from 'node:crypto';
-import { readCertificate } from '../../src/certificate.js';
+import { readCertificate } from '../../src/x509/read-certificates.js';
 import { readJson } from './data.js';
 
 export interface GoldenPacket {

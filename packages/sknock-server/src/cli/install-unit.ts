@@ -13,6 +13,7 @@ import { realpathSync } from 'node:fs';
 import { readFile, rename, stat, writeFile } from 'node:fs/promises';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { SknockError } from '@sknock/protocol/errors';
 import { DEFAULT_CONFIG_PATH } from '../constants.js';
 
 /** Where `install-unit` writes by default. */
@@ -24,8 +25,14 @@ export const SHIPPED_UNIT_URL = new URL('../../../systemd/sknock-server.service'
 /** Folders that the unit's ProtectHome=yes hides from the service. */
 const HOME_FOLDERS = ['/home/', '/root/', '/run/user/'];
 
-export class InstallUnitError extends Error {
-  override readonly name = 'InstallUnitError';
+/** `sknock-server install-unit` cannot write the unit (code `ERR_SKNOCK_INSTALL_UNIT`). */
+export class InstallUnitError extends SknockError {
+  declare readonly code: 'ERR_SKNOCK_INSTALL_UNIT';
+
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('ERR_SKNOCK_INSTALL_UNIT', message, options);
+    this.name = 'InstallUnitError';
+  }
 }
 
 /** One word of an Exec line: quoted when it has blanks, `%` and `$` doubled (systemd.service(5) "Command lines"). */

@@ -1,12 +1,12 @@
 import { X509Certificate } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { FRAME_OVERHEAD_IPV6, isSknockProtocolError, loadCredentials, readCertificates } from '@sknock/protocol';
-import { caIdentity } from '../crl/ca-identity.js';
-import type { CaIdentity } from '../crl/ca-identity.js';
+import { findCrlIssuer } from '@sknock/protocol/crl';
+import { isP256Key } from '@sknock/protocol/p256';
+import { caIdentity, type CaIdentity } from '@sknock/protocol/x509';
 import { crlDersFrom } from '../crl/crl-bundle.js';
 import { SknockCrlError } from '../crl/errors.js';
 import { parseCrl } from '../crl/parse-crl.js';
-import { findCrlIssuer } from '../crl/verify-crl.js';
 import { findProgram, firewallAccessProblems, firewallDryRunProblems } from '../firewall/access.js';
 import { firewallPolicyWarnings } from './firewall-warnings.js';
 import { readConfigFileDetailed } from './load-config.js';
@@ -75,7 +75,7 @@ export async function checkConfig(path: string, options: CheckConfigOptions = {}
     try {
       const credentials = await loadCredentials({ pfx: new Uint8Array(await readFile(pfxFile)), passphrase: password });
       const key = credentials.privateKey;
-      if (key.asymmetricKeyType !== 'ec' || key.asymmetricKeyDetails?.namedCurve !== 'prime256v1') {
+      if (!isP256Key(key, 'private')) {
         problems.push(`serverPFXFile ${pfxFile} in ${file}: its key is not EC P-256, which knocks are encrypted to`);
       }
       caCertificates.push(...credentials.caCertificates);

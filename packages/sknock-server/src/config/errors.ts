@@ -4,6 +4,8 @@
  * problem found, the first of which is the message.
  */
 
+import { SknockError } from '@sknock/protocol/errors';
+
 export type SknockConfigErrorCode = 'ERR_SKNOCK_CONFIG';
 
 /** One thing wrong with a configuration. */
@@ -18,8 +20,8 @@ export interface ConfigProblem {
   readonly message: string;
 }
 
-export class SknockConfigError extends Error {
-  readonly code: SknockConfigErrorCode = 'ERR_SKNOCK_CONFIG';
+export class SknockConfigError extends SknockError {
+  declare readonly code: SknockConfigErrorCode;
   readonly key: string | undefined;
   readonly file: string | undefined;
   readonly line: number | undefined;
@@ -29,7 +31,7 @@ export class SknockConfigError extends Error {
   constructor(problems: readonly ConfigProblem[], options?: { cause?: unknown }) {
     const first = problems[0] ?? { message: 'invalid configuration' };
     const more = problems.length > 1 ? ` (and ${problems.length - 1} more problem${problems.length > 2 ? 's' : ''}: run \`sknock-server check-config\`)` : '';
-    super(first.message + more, options);
+    super('ERR_SKNOCK_CONFIG', first.message + more, options);
     this.name = 'SknockConfigError';
     this.key = first.key;
     this.file = first.file;

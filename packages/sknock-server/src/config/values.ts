@@ -1,4 +1,5 @@
 import { isIP } from 'node:net';
+import { SknockError } from '@sknock/protocol/errors';
 import type { PortSpec } from '../firewall/backend.js';
 import { parseExecCommand, type ExecCommand, type ExecCommandKind } from '../firewall/exec.js';
 
@@ -8,8 +9,14 @@ import { parseExecCommand, type ExecCommand, type ExecCommandKind } from '../fir
  * "`<key> = <value> in <file> line <n>` …".
  */
 
-export class ValueProblem extends Error {
-  override readonly name = 'ValueProblem';
+/** A value that does not read (internal: becomes one `ConfigProblem` of a `SknockConfigError`). */
+export class ValueProblem extends SknockError {
+  declare readonly code: 'ERR_SKNOCK_CONFIG';
+
+  constructor(message: string) {
+    super('ERR_SKNOCK_CONFIG', message);
+    this.name = 'ValueProblem';
+  }
 }
 
 /** A reader: raw text or typed value in, validated value out. `undefined` means "not set". */

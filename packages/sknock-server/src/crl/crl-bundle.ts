@@ -1,11 +1,11 @@
-import { decodePem, encodePem } from '@sknock/protocol';
-import { DerReader, TAG } from './der-reader.js';
-import { SknockCrlError } from './errors.js';
+import { crlDerFailure, SknockCrlError } from '@sknock/protocol/crl';
+import { DerReader, TAG } from '@sknock/protocol/der';
+import { decodePem, encodePem, looksLikePem } from '@sknock/protocol/pem';
 
 /**
  * One CRL source (a crlFile, a crlUrl download) may carry one CRL per CA:
  *
- * - PEM: any number of `X509 CRL` (OpenSSL) or `CRL` (@peculiar/x509) blocks, other blocks
+ * - PEM: any number of `X509 CRL` (OpenSSL) or `CRL` (WebCrypto-based X.509 libraries) blocks, other blocks
  *   and text between them ignored (`cat ca1.crl.pem ca2.crl.pem > crl.pem`);
  * - DER: one CRL, or several DER CRLs one after the other (`cat ca1.crl ca2.crl > crl.der`):
  *   each is one complete SEQUENCE, so the boundaries are exact.
@@ -29,19 +29,17 @@ function malformed(what: string): never {
 export function crlDersFrom(input: Uint8Array): Uint8Array[] {
   if (input.length > MAX_CRL_BYTES) malformed(`CRL is ${input.length} bytes, more than the ${MAX_CRL_BYTES} accepted`);
   let ders: Uint8Array[];
-  const head = Buffer.from(input.subarray(0, Math.min(input.length, 4096))).toString('latin1');
-  if (head.includes('-----BEGIN ')) {
+  if (looksLikePem(input)) {
     ders = decodePem(Buffer.from(input).toString('latin1'))
       .filter((b) => CRL_PEM_LABELS.has(b.label))
       .map((b) => b.der);
     if (ders.length === 0) malformed('PEM text holds no "X509 CRL" (or "CRL") block');
   } else {
     ders = [];
-    const reader = new DerReader(input);
+    const reader = new DerReader(input, crlDerFailure);
     do {
       if (reader.peekTag() !== TAG.SEQUENCE && ders.length > 0) malformed('CRL: unexpected data after its last field');
-      const tlv = reader.next(TAG.SEQUENCE, 'CertificateList');
-      ders.push(input.subarray(tlv.start, tlv.end));
+      ders.push(reader.encodingOf(reader.next(TAG.SEQUENCE, 'CertificateList')));
     } while (!reader.atEnd && ders.length <= MAX_CRLS_PER_SOURCE);
   }
   if (ders.length > MAX_CRLS_PER_SOURCE) malformed(`it holds more than ${MAX_CRLS_PER_SOURCE} CRLs`);

@@ -3,8 +3,8 @@ import { X509Certificate } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import type { Logger } from '../logging/logger-type.js';
 import { writeFileAtomic } from './atomic-write.js';
-import { caIdentity } from './ca-identity.js';
-import type { CaIdentity } from './ca-identity.js';
+import { findCrlIssuer } from '@sknock/protocol/crl';
+import { caIdentity, normaliseSerial, type CaIdentity } from '@sknock/protocol/x509';
 import type { CertificateRef } from './certificate-ref.js';
 import { crlDersFrom, encodeCrlBundle } from './crl-bundle.js';
 import { SknockCrlError } from './errors.js';
@@ -13,8 +13,6 @@ import type { CrlValidators } from './fetch-crl.js';
 import { describeCrl, holdCrl, isStale, judgeCrl } from './held-crl.js';
 import type { CrlSource, HeldCrl } from './held-crl.js';
 import { parseCrl } from './parse-crl.js';
-import { normaliseSerial } from './serial.js';
-import { findCrlIssuer } from './verify-crl.js';
 
 /**
  * The CRLs in force, one per CA, and their lifecycle: read every `crlFile` at start (and on

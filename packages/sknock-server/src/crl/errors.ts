@@ -1,26 +1,7 @@
 /**
- * Why a CRL was not taken. Stable codes; messages are for the log.
+ * Why a CRL was not taken: `SknockCrlError` lives in the protocol layer
+ * (`@sknock/protocol/crl`), which decodes and verifies CRLs; the daemon adds the fetch and
+ * "older than the one held" codes. Re-exported here for the daemon's modules and API.
  */
-export type SknockCrlErrorCode =
-  /** Not DER/PEM of an X.509 CRL (RFC 5280 §5.1), or a field out of place. */
-  | 'ERR_SKNOCK_CRL_MALFORMED'
-  /** A CRL this server cannot use: delta CRL, unknown critical extension, unsupported signature algorithm. */
-  | 'ERR_SKNOCK_CRL_UNSUPPORTED'
-  /** The issuer it names is not a trusted CA (or its authority key identifier is not that CA's key). */
-  | 'ERR_SKNOCK_CRL_ISSUER'
-  /** Its signature does not verify with the key of the CA its issuer field names. */
-  | 'ERR_SKNOCK_CRL_SIGNATURE'
-  /** Older than the CRL in force (thisUpdate or CRL number). */
-  | 'ERR_SKNOCK_CRL_OLDER'
-  /** Download failed: network error, timeout, HTTP status, too large. */
-  | 'ERR_SKNOCK_CRL_FETCH';
-
-export class SknockCrlError extends Error {
-  readonly code: SknockCrlErrorCode;
-
-  constructor(code: SknockCrlErrorCode, message: string, options?: { cause?: unknown }) {
-    super(message, options);
-    this.name = 'SknockCrlError';
-    this.code = code;
-  }
-}
+export { SknockCrlError, isSknockCrlError } from '@sknock/protocol/crl';
+export type { SknockCrlErrorCode } from '@sknock/protocol/crl';

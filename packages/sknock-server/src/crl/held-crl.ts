@@ -1,4 +1,4 @@
-import type { CaIdentity } from './ca-identity.js';
+import type { CaIdentity } from '@sknock/protocol/x509';
 import type { ParsedCrl } from './parse-crl.js';
 
 /** One CA's CRL in force, and the rule that a new one of the same CA must not be older. */

@@ -1,5 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { isSknockProtocolError, loadCredentials, readCertificates, type Credentials } from '@sknock/protocol';
+import { isP256Key } from '@sknock/protocol/p256';
 import type { ServerConfig } from '../config/types.js';
 import { SknockServerError } from '../errors.js';
 
@@ -14,14 +15,14 @@ export async function loadServerCredentials(config: ServerConfig): Promise<Crede
     credentials = config.credentials;
   } else {
     const file = config.serverPfxFile;
-    if (file === undefined) throw new SknockServerError('ERR_SKNOCK_CREDENTIALS', 'no serverPFXFile and no in-memory credentials');
+    if (file === undefined) throw new SknockServerError('ERR_SKNOCK_SERVER_CREDENTIALS', 'no serverPFXFile and no in-memory credentials');
     let pfx: Buffer;
     try {
       pfx = await readFile(file);
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code;
       const why = code === 'ENOENT' ? 'does not exist' : code === 'EACCES' ? 'is not readable (permission denied)' : (err as Error).message;
-      throw new SknockServerError('ERR_SKNOCK_CREDENTIALS', `serverPFXFile ${file} ${why}`, { cause: err });
+      throw new SknockServerError('ERR_SKNOCK_SERVER_CREDENTIALS', `serverPFXFile ${file} ${why}`, { cause: err });
     }
     try {
       credentials = await loadCredentials({ pfx, passphrase: config.pfxPassword ?? '' });
@@ -31,12 +32,12 @@ export async function loadServerCredentials(config: ServerConfig): Promise<Crede
         : isSknockProtocolError(err)
           ? `cannot be used: ${err.message}`
           : `cannot be read: ${(err as Error).message}`;
-      throw new SknockServerError('ERR_SKNOCK_CREDENTIALS', `serverPFXFile ${file} ${why}`, { cause: err });
+      throw new SknockServerError('ERR_SKNOCK_SERVER_CREDENTIALS', `serverPFXFile ${file} ${why}`, { cause: err });
     }
   }
   const key = credentials.privateKey;
-  if (key?.asymmetricKeyType !== 'ec' || key.asymmetricKeyDetails?.namedCurve !== 'prime256v1') {
-    throw new SknockServerError('ERR_SKNOCK_CREDENTIALS', `${where(config)}: the server key must be EC P-256 (knocks are encrypted to it)`);
+  if (!isP256Key(key, 'private')) {
+    throw new SknockServerError('ERR_SKNOCK_SERVER_CREDENTIALS', `${where(config)}: the server key must be EC P-256 (knocks are encrypted to it)`);
   }
   return credentials;
 }
@@ -52,11 +53,11 @@ export async function loadCaFile(config: ServerConfig): Promise<Uint8Array[]> {
   try {
     bytes = await readFile(config.caFile);
   } catch (err) {
-    throw new SknockServerError('ERR_SKNOCK_CREDENTIALS', `caFile ${config.caFile} cannot be read: ${(err as Error).message}`, { cause: err });
+    throw new SknockServerError('ERR_SKNOCK_SERVER_CREDENTIALS', `caFile ${config.caFile} cannot be read: ${(err as Error).message}`, { cause: err });
   }
   try {
     return readCertificates(bytes, `caFile ${config.caFile}`);
   } catch (err) {
-    throw new SknockServerError('ERR_SKNOCK_CREDENTIALS', (err as Error).message, { cause: err });
+    throw new SknockServerError('ERR_SKNOCK_SERVER_CREDENTIALS', (err as Error).message, { cause: err });
   }
 }

@@ -79,7 +79,7 @@ const BACKEND_METHODS = ['setup', 'open', 'close', 'list', 'teardown'] as const;
 const LOGGER_METHODS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'child'] as const;
 
 function invalid(message: string): SknockServerError {
-  return new SknockServerError('ERR_SKNOCK_INVALID_OPTION', message);
+  return new SknockServerError('ERR_SKNOCK_INVALID_ARGUMENT', message);
 }
 
 /** Checks the options' shapes at once, naming the option at fault (the config itself is checked by src/config/). */

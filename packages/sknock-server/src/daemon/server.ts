@@ -1,186 +1,42 @@
-import { createHash } from 'node:crypto';
-import type { RemoteInfo, Socket } from 'node:dgram';
+import type { Socket } from 'node:dgram';
 import { EventEmitter } from 'node:events';
-import { FRAME_OVERHEAD_IPV6, type Credentials } from '@sknock/protocol';
+import { FRAME_OVERHEAD_IPV6 } from '@sknock/protocol';
 import { loadConfigFile } from '../config/load-config.js';
 import { resolveServerConfig } from '../config/resolve.js';
 import type { ServerConfig } from '../config/types.js';
 import { STOP_DRAIN_TIMEOUT_MS } from '../constants.js';
-import { CrlManager, type CrlIssuerStatus, type CrlStatus } from '../crl/index.js';
+import type { CrlManager } from '../crl/index.js';
 import { SknockServerError } from '../errors.js';
 import type { FirewallBackend } from '../firewall/backend.js';
-import { assertFirewallAccess } from '../firewall/access.js';
 import { isSknockFirewallError } from '../firewall/errors.js';
-import { createFirewallBackend } from '../firewall/index.js';
 import { createLogger, silentLogger } from '../logging/create-logger.js';
 import type { Logger } from '../logging/logger-type.js';
-import { normaliseSource } from '../pipeline/normalise-source.js';
-import { createKnockPipeline, type KnockPipeline, type ScreenedKnock } from '../pipeline/process-knock.js';
-import { SourceRateLimiter } from '../pipeline/rate-limiter.js';
-import { REJECT_CODES, type RejectCode } from '../pipeline/reject-codes.js';
-import { isReject } from '../pipeline/reject.js';
-import { ReplayCache } from '../pipeline/replay-cache.js';
-import type { Accept, KnockSource, PipelineSettings } from '../pipeline/types.js';
-import { TrustStore } from '../trust/index.js';
+import type { KnockPipeline } from '../pipeline/process-knock.js';
+import { loadServerMaterial, makeCrlManager, makeFirewall, makeKnockPipeline, makeTrustStore, pipelineSettingsOf } from './assembly.js';
+import { crlStatusForLog } from './crl-summary.js';
+import { errorMessage } from './error-message.js';
 import { FirewallWatchdog, type FirewallWatchdogStats } from './firewall-watchdog.js';
 import { GrantKeeper, type GrantCloseEvent, type GrantEvent } from './grant-keeper.js';
+import { KnockIntake } from './intake.js';
 import { bindKnockSocket, closeSocket } from './knock-socket.js';
-import { RejectLog } from './reject-log.js';
-import { ReturningSources } from './returning-sources.js';
-import { loadCaFile, loadServerCredentials } from './server-credentials.js';
-import { prepareServerFiles } from './server-files.js';
 import { checkServerOptions, type CreateServerOptions } from './server-options.js';
-import { WorkQueue } from './work-queue.js';
+import type { ServerAddress, ServerEvents, ServerState, ServerStats } from './server-types.js';
+
+export type { CrlIssuerSummary, CrlSummary } from './crl-summary.js';
+export type { AcceptEvent, CloseEvent, KnockEvent, OpenEvent, RejectEvent, ServerAddress, ServerEvents, ServerState, ServerStats } from './server-types.js';
 
 /**
  * `createServer(options)`: the sKnock daemon as a library. Owns the socket, the work queue,
  * the pipeline's caches, the CRL manager, the trust store, the firewall back end and the
  * grants it made; emits what happens. It never answers a knock.
+ *
+ * This file is the lifecycle: start (read the config, build the components — assembly.ts —,
+ * bind, set the firewall up, open the intake — intake.ts), reload, stop, and what it reports.
+ * Signals are the command's (cli/server-main.ts).
  */
-
-/** A datagram arrived (before any check). */
-export interface KnockEvent {
-  readonly source: KnockSource;
-  readonly length: number;
-}
-
-/** A datagram was dropped, and why. */
-export interface RejectEvent {
-  readonly code: RejectCode;
-  readonly source: KnockSource;
-  readonly detail: string;
-}
-
-/** A knock passed every check; its grant is on its way to the firewall (`open` follows). */
-export interface AcceptEvent extends Omit<Accept, 'ok'> {
-  readonly source: KnockSource;
-}
-
-/** `open`: the firewall now holds the grant; `close`: its time ran out, or a CRL revoked every certificate holding it (`reason`). */
-export type OpenEvent = GrantEvent;
-export type CloseEvent = GrantCloseEvent;
-
-export interface ServerAddress {
-  readonly address: string;
-  readonly family: 4 | 6;
-  readonly port: number;
-}
-
-export interface ServerStats {
-  readonly state: ServerState;
-  /** Datagrams received. */
-  readonly received: number;
-  /** Knocks that passed every check. */
-  readonly accepted: number;
-  /** Rejected datagrams by code (every code present, zero or not). */
-  readonly rejected: Readonly<Record<RejectCode, number>>;
-  readonly queue: { readonly length: number; readonly max: number; readonly highWater: number; readonly dropped: number };
-  /** `revoked`: grants closed early because a CRL revoked every certificate holding them. */
-  readonly grants: { readonly pending: number; readonly held: number; readonly opened: number; readonly failedWrites: number; readonly lost: number; readonly revoked: number };
-  readonly replayCache: { readonly seen: number; readonly verified: number };
-  readonly rateLimitedSources: number;
-  /** The firewall watchdog (firewallCheckIntervalSeconds): checks made, repairs, failed checks. */
-  readonly firewall: FirewallWatchdogStats;
-  /** The CRLs in force (absent while stopped). */
-  readonly crl?: CrlSummary;
-}
-
-export type ServerState = 'stopped' | 'starting' | 'running' | 'stopping';
-
-export interface ServerEvents {
-  knock: [KnockEvent];
-  reject: [RejectEvent];
-  accept: [AcceptEvent];
-  open: [OpenEvent];
-  close: [CloseEvent];
-  lost: [GrantEvent & { readonly error: string }];
-  listening: [ServerAddress];
-  reload: [{ readonly restartNeeded: readonly string[] }];
-  stopped: [];
-}
 
 /** Config keys that only a restart applies (the socket and the firewall's base rules). */
 const RESTART_KEYS = ['knockPort', 'listenAddress', 'firewallBackend', 'firewallPolicy', 'emergencyAccessPorts', 'anyPortKnocks', 'firewallCheckIntervalSeconds'] as const;
-
-function settingsOf(config: ServerConfig): PipelineSettings {
-  return {
-    knockPacketMinLength: config.knockPacketMinLength,
-    recvBuffer: config.recvBuffer,
-    timestampThresholdSeconds: config.timestampThresholdSeconds,
-    portOpenDurationSeconds: config.portOpenDurationSeconds,
-  };
-}
-
-/** What is held from one CA, in loggable form. */
-export interface CrlIssuerSummary {
-  /** The CA's subject, one line. */
-  readonly issuer: string;
-  /** SHA-256 of its subject and key (base64url): CRLs and revocations are kept by it. */
-  readonly issuerId: string;
-  readonly haveCrl: boolean;
-  readonly stale: boolean;
-  readonly thisUpdate?: string;
-  readonly nextUpdate?: string;
-  readonly crlNumber?: string;
-  readonly source?: string;
-  /** The crlFile path or crlUrl it came from. */
-  readonly origin?: string;
-  readonly revokedCount?: number;
-}
-
-/**
- * The CRLs in force, in loggable form (dates as ISO text, CRL numbers as strings). The summary
- * fields describe them together (with one CA: its CRL): `haveCrl` at least one is held,
- * `stale` at least one is past its nextUpdate, `thisUpdate` the oldest, `nextUpdate` the
- * earliest, `crlNumber` only when one CRL is held, `source` when they all came the same way,
- * `revokedCount` all together; `issuers` says what is held from each CA.
- */
-export interface CrlSummary {
-  readonly haveCrl: boolean;
-  readonly stale: boolean;
-  readonly thisUpdate?: string;
-  readonly nextUpdate?: string;
-  readonly crlNumber?: string;
-  readonly source?: string;
-  readonly revokedCount?: number;
-  readonly issuers: readonly CrlIssuerSummary[];
-}
-
-function datesForLog(status: CrlStatus | CrlIssuerStatus): Record<string, string | number> {
-  return {
-    ...(status.thisUpdate ? { thisUpdate: status.thisUpdate.toISOString() } : {}),
-    ...(status.nextUpdate ? { nextUpdate: status.nextUpdate.toISOString() } : {}),
-    ...(status.crlNumber !== undefined ? { crlNumber: status.crlNumber.toString() } : {}),
-    ...(status.source ? { source: status.source } : {}),
-    ...(status.revokedCount !== undefined ? { revokedCount: status.revokedCount } : {}),
-  };
-}
-
-function crlStatusForLog(status: CrlStatus): CrlSummary {
-  return {
-    haveCrl: status.haveCrl,
-    stale: status.stale,
-    ...datesForLog(status),
-    issuers: status.issuers.map((i) => ({
-      issuer: i.issuer,
-      issuerId: i.issuerId,
-      haveCrl: i.haveCrl,
-      stale: i.stale,
-      ...datesForLog(i),
-      ...(i.origin !== undefined ? { origin: i.origin } : {}),
-    })),
-  };
-}
-
-function issuersKey(credentials: Credentials, intermediates: readonly Uint8Array[]): string {
-  const hash = createHash('sha256');
-  for (const der of [...credentials.caCertificates, ...intermediates]) hash.update(der);
-  return hash.digest('base64');
-}
-
-function errorMessage(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
-}
 
 export class SknockServer extends EventEmitter<ServerEvents> {
   readonly #options: CreateServerOptions;
@@ -199,14 +55,9 @@ export class SknockServer extends EventEmitter<ServerEvents> {
   #crl: CrlManager | undefined;
   #keeper: GrantKeeper | undefined;
   #pipeline: KnockPipeline | undefined;
-  #queue: WorkQueue<ScreenedKnock> | undefined;
-  #rejectLog: RejectLog | undefined;
-  readonly #returning = new ReturningSources();
+  readonly #intake: KnockIntake;
   /** Identifies the CA certificates the CRL manager was made with (reload compares). */
   #issuersKey = '';
-  #received = 0;
-  #accepted = 0;
-  #rejected: Record<RejectCode, number> = Object.fromEntries(REJECT_CODES.map((c) => [c, 0])) as Record<RejectCode, number>;
 
   constructor(options: CreateServerOptions = {}) {
     super();
@@ -219,6 +70,10 @@ export class SknockServer extends EventEmitter<ServerEvents> {
     this.#logger = silentLogger();
     if (options.logger !== undefined && options.logger !== false) this.#logger = options.logger;
     else if (options.logger === undefined && this.#config !== undefined) this.#useOwnLogger(this.#config);
+    this.#intake = new KnockIntake({
+      now: this.#now,
+      events: { wants: (name) => this.listenerCount(name) > 0, emit: (name, ...args) => this.#emitSafely(name, ...args) },
+    });
   }
 
   #useOwnLogger(config: ServerConfig): void {
@@ -258,7 +113,7 @@ export class SknockServer extends EventEmitter<ServerEvents> {
    * sets the firewall up (policy, emergency ports, knock port, any-port knocks), then starts
    * taking knocks, with the firewall watchdog running. On failure everything started so far is
    * undone and the error thrown: `SknockConfigError`, or `SknockServerError`
-   * (`ERR_SKNOCK_CREDENTIALS`, `ERR_SKNOCK_FIREWALL`, `ERR_SKNOCK_FIREWALL_IN_USE`, `ERR_SKNOCK_BIND`).
+   * (`ERR_SKNOCK_SERVER_CREDENTIALS`, `ERR_SKNOCK_FIREWALL`, `ERR_SKNOCK_FIREWALL_IN_USE`, `ERR_SKNOCK_BIND`).
    */
   async start(): Promise<ServerAddress> {
     if (this.#state !== 'stopped') throw new SknockServerError('ERR_SKNOCK_STATE', `start() while ${this.#state}`);
@@ -278,67 +133,23 @@ export class SknockServer extends EventEmitter<ServerEvents> {
       this.#config = config;
       if (this.#options.logger === undefined) this.#useOwnLogger(config);
       const log = this.#logger;
-      await prepareServerFiles(config, log);
-      const credentials = await loadServerCredentials(config);
-      const intermediates = await loadCaFile(config);
-      this.#checkAnchors(credentials, intermediates);
-      const firewall = this.#makeFirewall(config);
+      const material = await loadServerMaterial(config, log);
+      const firewall = makeFirewall(this.#options.firewall ?? config.firewallBackend, config, log);
       this.#firewall = firewall;
 
-      this.#crl = this.#makeCrlManager(config, credentials, intermediates);
-      this.#issuersKey = issuersKey(credentials, intermediates);
-      await this.#crl.start();
-      this.#crl.on('updated', this.#onCrlUpdated);
-      const trust = this.#makeTrustStore(config, credentials, intermediates, this.#crl);
+      const crl = makeCrlManager(config, material, log, this.#now);
+      this.#crl = crl;
+      this.#issuersKey = material.issuersKey;
+      await crl.start();
+      crl.on('updated', this.#onCrlUpdated);
 
       const limits = this.#options.limits ?? {};
-      const keeper = new GrantKeeper({
-        firewall,
-        logger: log.child({ component: 'grants' }),
-        now: this.#now,
-        revokedLink: (chain) => this.#crl?.revokedLink(chain),
-        maxPending: limits.openPendingMax,
-        maxAttempts: limits.openMaxAttempts,
-        retryBaseMs: limits.openRetryBaseMs,
-      });
-      keeper.on('open', (e: GrantEvent) => {
-        this.#emitSafely('open', e);
-      });
-      keeper.on('close', (e: GrantCloseEvent) => {
-        // A revoked grant was logged at warn by the keeper, with why.
-        if (e.reason === 'expired') log.debug({ event: 'close', reason: e.reason, grant: e.grant, subject: e.subject, serial: e.serial }, 'grant expired');
-        this.#emitSafely('close', e);
-      });
-      keeper.on('lost', (e: GrantEvent & { error: string }) => this.#emitSafely('lost', e));
+      const keeper = this.#makeGrantKeeper(firewall, log);
       this.#keeper = keeper;
-
-      this.#pipeline = createKnockPipeline({
-        settings: settingsOf(config),
-        privateKey: credentials.privateKey,
-        trust,
-        opener: keeper,
-        rateLimiter: new SourceRateLimiter({ burst: limits.rateLimitBurst, perSecond: limits.rateLimitPerSecond, maxSources: limits.rateLimitMaxSources }),
-        replayCache: new ReplayCache({
-          maxSeen: limits.replaySeenMax,
-          maxVerified: limits.replayVerifiedMax,
-          maxVerifiedPerCertificate: limits.replayVerifiedPerCertificateMax,
-        }),
-      });
-      this.#rejectLog = new RejectLog({
-        logger: log,
-        now: this.#now,
-        perSecond: limits.rejectLogPerSecond,
-        summaryIntervalMs: limits.rejectSummaryIntervalMs,
-      });
-      this.#queue = new WorkQueue<ScreenedKnock>({
-        process: (k) => this.#verify(k),
-        max: limits.queueMax,
-        priorityMax: limits.queueMax === undefined ? undefined : Math.max(1, Math.min(limits.queueMax, Math.floor(limits.queueMax / 4))),
-        batchMax: limits.batchMax,
-      });
+      this.#pipeline = makeKnockPipeline(config, material, makeTrustStore(config, material, crl), keeper, limits);
 
       const port = this.#options.listenPort ?? config.knockPort;
-      this.#socket = await bindKnockSocket({ address: config.listenAddress, port, logger: log, onMessage: this.#onMessage });
+      this.#socket = await bindKnockSocket({ address: config.listenAddress, port, logger: log, onMessage: this.#intake.onMessage });
       const bound = this.address() as ServerAddress;
 
       this.#firewallTouched = true;
@@ -368,6 +179,7 @@ export class SknockServer extends EventEmitter<ServerEvents> {
       });
       this.#watchdog.start();
 
+      this.#intake.open(this.#pipeline, log, limits);
       this.#state = 'running';
       log.info(
         {
@@ -378,7 +190,7 @@ export class SknockServer extends EventEmitter<ServerEvents> {
           policy: config.firewallPolicy,
           anyPortKnocks: config.anyPortKnocks,
           recvBufferBytes: this.#recvBufferSize(),
-          crl: crlStatusForLog(this.#crl.status()),
+          crl: crlStatusForLog(crl.status()),
         },
         'sknock-server listening',
       );
@@ -401,25 +213,27 @@ export class SknockServer extends EventEmitter<ServerEvents> {
     }
   }
 
-  #checkAnchors(credentials: Credentials, intermediates: readonly Uint8Array[]): void {
-    if (credentials.caCertificates.length === 0 && intermediates.length === 0) {
-      throw new SknockServerError(
-        'ERR_SKNOCK_CREDENTIALS',
-        'the server credentials hold no CA certificate (and there is no caFile): no client certificate could ever be trusted',
-      );
-    }
-  }
-
-  #makeCrlManager(config: ServerConfig, credentials: Credentials, intermediates: readonly Uint8Array[]): CrlManager {
-    return new CrlManager({
-      caCertificates: [...credentials.caCertificates, ...intermediates],
-      crlFile: config.crlFile,
-      crlUrl: config.crlUrl,
-      intervalMinutes: config.crlUpdateIntervalMinutes,
-      requireCrl: config.requireCrl,
-      logger: this.#logger.child({ component: 'crl' }),
+  #makeGrantKeeper(firewall: FirewallBackend, log: Logger): GrantKeeper {
+    const limits = this.#options.limits ?? {};
+    const keeper = new GrantKeeper({
+      firewall,
+      logger: log.child({ component: 'grants' }),
       now: this.#now,
+      revokedLink: (chain) => this.#crl?.revokedLink(chain),
+      maxPending: limits.openPendingMax,
+      maxAttempts: limits.openMaxAttempts,
+      retryBaseMs: limits.openRetryBaseMs,
     });
+    keeper.on('open', (e: GrantEvent) => {
+      this.#emitSafely('open', e);
+    });
+    keeper.on('close', (e: GrantCloseEvent) => {
+      // A revoked grant was logged at warn by the keeper, with why.
+      if (e.reason === 'expired') log.debug({ event: 'close', reason: e.reason, grant: e.grant, subject: e.subject, serial: e.serial }, 'grant expired');
+      this.#emitSafely('close', e);
+    });
+    keeper.on('lost', (e: GrantEvent & { error: string }) => this.#emitSafely('lost', e));
+    return keeper;
   }
 
   /** A CRL was taken: grants of certificates it revokes close at once. */
@@ -431,114 +245,12 @@ export class SknockServer extends EventEmitter<ServerEvents> {
     }
   };
 
-  #makeTrustStore(config: ServerConfig, credentials: Credentials, intermediates: readonly Uint8Array[], crl: CrlManager): TrustStore {
-    const anchors = credentials.caCertificates.length > 0 ? [...credentials.caCertificates] : [...intermediates];
-    return new TrustStore({ caCertificates: anchors, intermediates: [...intermediates], crl, requireCrl: config.requireCrl });
-  }
-
-  #makeFirewall(config: ServerConfig): FirewallBackend {
-    const chosen = this.#options.firewall ?? config.firewallBackend;
-    if (typeof chosen !== 'string') return chosen;
-    const log = this.#logger.child({ component: 'firewall' });
-    try {
-      // Before anything is changed: a missing program or capability is named, not met as nft's netlink error.
-      assertFirewallAccess(chosen);
-      if (chosen === 'iptables') {
-        return createFirewallBackend('iptables', {
-          onError: (err) => (err.code === 'ERR_SKNOCK_FIREWALL_IN_USE' ? log.warn({ code: err.code, error: err.message }, 'firewall left alone') : log.error({ code: err.code, error: err.message }, 'firewall error')),
-        });
-      }
-      if (chosen === 'exec') {
-        return createFirewallBackend('exec', {
-          open: config.execOpenCommand ?? [],
-          close: config.execCloseCommand ?? [],
-          ...(config.execSetupCommand ? { setup: config.execSetupCommand } : {}),
-          ...(config.execTeardownCommand ? { teardown: config.execTeardownCommand } : {}),
-          commandTimeoutMs: config.execCommandTimeoutSeconds * 1000,
-          onError: (err) => log.error({ error: err.message, command: err.command, stderr: err.stderr }, 'firewall error'),
-        });
-      }
-      if (chosen === 'nftables') {
-        // The nft -i session ended between batches (the next one starts another) or could not start
-        // (nft -f - per batch); or teardown found another instance's table and left it.
-        return createFirewallBackend('nftables', {
-          onError: (err) => log.warn({ code: err.code, error: err.message }, err.code === 'ERR_SKNOCK_FIREWALL_IN_USE' ? 'firewall left alone' : 'nft session'),
-        });
-      }
-      return createFirewallBackend(chosen);
-    } catch (err) {
-      throw new SknockServerError('ERR_SKNOCK_FIREWALL', `firewall back end ${chosen} is unavailable: ${errorMessage(err)}`, { cause: err });
-    }
-  }
-
   #recvBufferSize(): number | undefined {
     try {
       return this.#socket?.getRecvBufferSize();
     } catch {
       return undefined;
     }
-  }
-
-  /** The socket's 'message' handler: steps 1–2 at once, the rest through the bounded queue. */
-  readonly #onMessage = (msg: Buffer, rinfo: RemoteInfo): void => {
-    this.#received += 1;
-    let source: KnockSource | undefined;
-    try {
-      if (this.#state !== 'running') return;
-      source = normaliseSource(rinfo.address, rinfo.family, rinfo.port);
-      if (this.listenerCount('knock') > 0) this.#emitSafely('knock', { source, length: msg.length });
-      const pipeline = this.#pipeline as KnockPipeline;
-      const now = this.#now();
-      const screened = pipeline.screen(msg, source, now);
-      if (isReject(screened)) {
-        this.#reject(screened.code, source, screened.detail);
-        return;
-      }
-      const returning = this.#returning.has(source.address, now);
-      if (!(this.#queue as WorkQueue<ScreenedKnock>).push(screened, returning)) {
-        this.#reject('overloaded', source, returning ? 'work queue full (returning sources)' : 'work queue full');
-      }
-    } catch (err) {
-      // Nothing a network sends gets here (the pipeline returns rejects); a listener's throw might.
-      this.#logger.error({ error: errorMessage(err), source: source?.address }, 'error handling a datagram');
-    }
-  };
-
-  #verify(knock: ScreenedKnock): void {
-    try {
-      if (this.#state !== 'running') return;
-      const now = this.#now();
-      const result = (this.#pipeline as KnockPipeline).verify(knock, now);
-      if (!result.ok) {
-        this.#reject(result.code, knock.source, result.detail);
-        return;
-      }
-      this.#accepted += 1;
-      this.#returning.add(knock.source.address, now);
-      const { grant, subject, serial, expiresAt, skewSeconds } = result;
-      this.#logger.info(
-        {
-          event: 'accept',
-          subject,
-          serial,
-          source: `${knock.source.address}:${knock.source.port}`,
-          protocol: grant.protocol,
-          port: grant.port,
-          skewSeconds,
-          expiresAt: new Date(expiresAt).toISOString(),
-        },
-        'knock accepted',
-      );
-      if (this.listenerCount('accept') > 0) this.#emitSafely('accept', { grant, subject, serial, expiresAt, skewSeconds, source: knock.source });
-    } catch (err) {
-      this.#logger.error({ error: errorMessage(err) }, 'error handling a knock');
-    }
-  }
-
-  #reject(code: RejectCode, source: KnockSource, detail: string): void {
-    this.#rejected[code] += 1;
-    this.#rejectLog?.record(code, source, detail);
-    if (this.listenerCount('reject') > 0) this.#emitSafely('reject', { code, source, detail });
   }
 
   /** Emits an event; a listener that throws is logged, and the daemon goes on (it is not the network's fault). */
@@ -562,21 +274,17 @@ export class SknockServer extends EventEmitter<ServerEvents> {
     const log = this.#logger;
     try {
       const config = await this.#readConfig(true);
-      await prepareServerFiles(config, log);
-      const credentials = await loadServerCredentials(config);
-      const intermediates = await loadCaFile(config);
-      this.#checkAnchors(credentials, intermediates);
-      const issuers = issuersKey(credentials, intermediates);
+      const material = await loadServerMaterial(config, log);
       const crlSourceChanged =
         JSON.stringify(config.crlFile) !== JSON.stringify(old.crlFile) ||
         JSON.stringify(config.crlUrl) !== JSON.stringify(old.crlUrl) ||
         config.crlUpdateIntervalMinutes !== old.crlUpdateIntervalMinutes ||
         config.requireCrl !== old.requireCrl ||
-        issuers !== this.#issuersKey;
+        material.issuersKey !== this.#issuersKey;
       let crl = this.#crl as CrlManager;
       if (crlSourceChanged) {
         // Other CA certificates or another CRL source: a fresh manager, started before the old one stops.
-        const fresh = this.#makeCrlManager(config, credentials, intermediates);
+        const fresh = makeCrlManager(config, material, log, this.#now);
         await fresh.start();
         if (this.#state !== 'running') {
           fresh.stop();
@@ -586,16 +294,16 @@ export class SknockServer extends EventEmitter<ServerEvents> {
         crl.off('updated', this.#onCrlUpdated);
         crl = fresh;
         this.#crl = fresh;
-        this.#issuersKey = issuers;
+        this.#issuersKey = material.issuersKey;
         fresh.on('updated', this.#onCrlUpdated);
         this.#onCrlUpdated();
       } else {
         // The same source: re-read it; a CRL file that no longer verifies keeps the last good CRL.
         await crl.reload();
       }
-      const trust = this.#makeTrustStore(config, credentials, intermediates, crl);
+      const trust = makeTrustStore(config, material, crl);
       if (this.#state !== 'running') return;
-      (this.#pipeline as KnockPipeline).reconfigure({ settings: settingsOf(config), privateKey: credentials.privateKey, trust });
+      (this.#pipeline as KnockPipeline).reconfigure({ settings: pipelineSettingsOf(config), privateKey: material.credentials.privateKey, trust });
       this.#config = config;
       if (this.#ownLogger) this.#useOwnLogger(config);
       const restartNeeded = RESTART_KEYS.filter((k) => JSON.stringify(config[k]) !== JSON.stringify(old[k]));
@@ -627,7 +335,7 @@ export class SknockServer extends EventEmitter<ServerEvents> {
       teardownError = err;
     }
     this.#state = 'stopped';
-    this.#logger.info({ event: 'stopped', received: this.#received, accepted: this.#accepted }, 'sknock-server stopped');
+    this.#logger.info({ event: 'stopped', received: this.#intake.received, accepted: this.#intake.accepted }, 'sknock-server stopped');
     this.emit('stopped');
     if (teardownError !== undefined) {
       throw new SknockServerError('ERR_SKNOCK_FIREWALL', `firewall teardown failed: ${errorMessage(teardownError)}`, { cause: teardownError });
@@ -636,6 +344,7 @@ export class SknockServer extends EventEmitter<ServerEvents> {
 
   /** Undoes whatever start() got to; throws the teardown's error after doing the rest. */
   async #undo(firewall = this.#firewall, afterFailedStart = false): Promise<void> {
+    this.#intake.close();
     const socket = this.#socket;
     this.#socket = undefined;
     if (socket !== undefined) await closeSocket(socket);
@@ -645,18 +354,14 @@ export class SknockServer extends EventEmitter<ServerEvents> {
       await watchdog.stop();
       this.#watchdogStats = watchdog.stats;
     }
-    this.#queue?.clear();
     if (this.#keeper !== undefined) {
       await this.#keeper.idle(STOP_DRAIN_TIMEOUT_MS);
       this.#keeper.stop();
       this.#keeper.removeAllListeners();
     }
-    this.#rejectLog?.stop();
     this.#crl?.off('updated', this.#onCrlUpdated);
     this.#crl?.stop();
     this.#keeper = undefined;
-    this.#queue = undefined;
-    this.#rejectLog = undefined;
     this.#crl = undefined;
     this.#pipeline = undefined;
     this.#firewall = undefined;
@@ -692,14 +397,13 @@ export class SknockServer extends EventEmitter<ServerEvents> {
   }
 
   stats(): ServerStats {
-    const q = this.#queue?.stats();
     const pipeline = this.#pipeline;
     return {
       state: this.#state,
-      received: this.#received,
-      accepted: this.#accepted,
-      rejected: { ...this.#rejected },
-      queue: { length: q?.length ?? 0, max: q?.max ?? 0, highWater: q?.highWater ?? 0, dropped: q?.dropped ?? 0 },
+      received: this.#intake.received,
+      accepted: this.#intake.accepted,
+      rejected: { ...this.#intake.rejected },
+      queue: this.#intake.queueStats(),
       grants: this.#keeper?.stats() ?? { pending: 0, held: 0, opened: 0, failedWrites: 0, lost: 0, revoked: 0 },
       replayCache: { seen: pipeline?.replayCache.seenSize ?? 0, verified: pipeline?.replayCache.verifiedSize ?? 0 },
       rateLimitedSources: pipeline?.rateLimiter.size ?? 0,

@@ -55,7 +55,7 @@ const CLOSE_MAX_ATTEMPTS = 12;
 const DEFAULT_MAX_CONCURRENT = 4;
 
 function invalid(message: string): SknockFirewallError {
-  return new SknockFirewallError('ERR_SKNOCK_FIREWALL_INVALID_ARGUMENT', message);
+  return new SknockFirewallError('ERR_SKNOCK_INVALID_ARGUMENT', message);
 }
 
 /** Splits a command line into words: blanks separate, '…' and "…" group (see the module comment). */

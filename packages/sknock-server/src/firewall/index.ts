@@ -34,7 +34,7 @@ export interface FirewallBackendOptionsByName {
 
 /**
  * Makes a built-in back end by its config name (`firewallBackend`). Nothing runs until
- * `setup()`; option errors throw here (ERR_SKNOCK_FIREWALL_INVALID_ARGUMENT).
+ * `setup()`; option errors throw here (ERR_SKNOCK_INVALID_ARGUMENT).
  */
 export function createFirewallBackend<N extends FirewallBackendName>(
   name: N,
@@ -51,7 +51,7 @@ export function createFirewallBackend<N extends FirewallBackendName>(
       return new ExecFirewallBackend(options as ExecBackendOptions);
     default:
       throw new SknockFirewallError(
-        'ERR_SKNOCK_FIREWALL_INVALID_ARGUMENT',
+        'ERR_SKNOCK_INVALID_ARGUMENT',
         `firewallBackend must be nftables, iptables, exec or memory, got ${JSON.stringify(name)}`,
       );
   }

@@ -125,7 +125,7 @@ export class IptablesBackend implements FirewallBackend {
     this.netns = checkNetnsName(o['netns']);
     const families = o['families'] ?? [4, 6];
     if (!Array.isArray(families) || families.length === 0 || !families.every((f) => f === 4 || f === 6)) {
-      throw new SknockFirewallError('ERR_SKNOCK_FIREWALL_INVALID_ARGUMENT', 'options.families must be a non-empty array of 4 and/or 6');
+      throw new SknockFirewallError('ERR_SKNOCK_INVALID_ARGUMENT', 'options.families must be a non-empty array of 4 and/or 6');
     }
     this.families = [...new Set(families as IpFamily[])].sort();
     this.#timeoutMs = o['commandTimeoutMs'] === undefined ? DEFAULT_COMMAND_TIMEOUT_MS : checkPositiveInteger(o['commandTimeoutMs'], 'options.commandTimeoutMs');
@@ -332,7 +332,7 @@ export class IptablesBackend implements FirewallBackend {
   #checkGrant(grant: Grant): Grant {
     const checked = normalizeGrant(grant);
     if (!this.families.includes(checked.family)) {
-      throw new SknockFirewallError('ERR_SKNOCK_FIREWALL_INVALID_ARGUMENT', `grant.address is IPv${checked.family}, which this back end does not manage (options.families)`);
+      throw new SknockFirewallError('ERR_SKNOCK_INVALID_ARGUMENT', `grant.address is IPv${checked.family}, which this back end does not manage (options.families)`);
     }
     return checked;
   }

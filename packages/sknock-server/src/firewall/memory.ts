@@ -37,7 +37,7 @@ export class MemoryFirewallBackend implements FirewallBackend {
     const o = checkOptions(options, 'options');
     this.#maxEvents = o['maxEvents'] === undefined ? 1000 : checkPositiveInteger(o['maxEvents'], 'options.maxEvents');
     if (o['onEvent'] !== undefined && typeof o['onEvent'] !== 'function') {
-      throw new SknockFirewallError('ERR_SKNOCK_FIREWALL_INVALID_ARGUMENT', 'options.onEvent must be a function');
+      throw new SknockFirewallError('ERR_SKNOCK_INVALID_ARGUMENT', 'options.onEvent must be a function');
     }
     this.#onEvent = o['onEvent'] as ((event: MemoryFirewallEvent) => void) | undefined;
   }

@@ -109,7 +109,7 @@ export class NftablesBackend implements FirewallBackend {
     this.#timeoutMs = o['commandTimeoutMs'] === undefined ? DEFAULT_COMMAND_TIMEOUT_MS : checkPositiveInteger(o['commandTimeoutMs'], 'options.commandTimeoutMs');
     const maxBatch = o['maxBatch'] === undefined ? DEFAULT_MAX_BATCH : checkPositiveInteger(o['maxBatch'], 'options.maxBatch', 100_000);
     if (o['session'] !== undefined && typeof o['session'] !== 'boolean') {
-      throw new SknockFirewallError('ERR_SKNOCK_FIREWALL_INVALID_ARGUMENT', 'options.session must be a boolean');
+      throw new SknockFirewallError('ERR_SKNOCK_INVALID_ARGUMENT', 'options.session must be a boolean');
     }
     this.#useSession = o['session'] !== false;
     this.#onError = checkOptionalFunction<(err: SknockFirewallError) => void>(o['onError'], 'options.onError');

@@ -9,7 +9,7 @@ import { MAX_GRANT_DURATION_SECONDS, MAX_UDP_PAYLOAD } from './constants.js';
 import { SknockFirewallError } from './errors.js';
 
 function invalid(message: string): SknockFirewallError {
-  return new SknockFirewallError('ERR_SKNOCK_FIREWALL_INVALID_ARGUMENT', message);
+  return new SknockFirewallError('ERR_SKNOCK_INVALID_ARGUMENT', message);
 }
 
 function isRecord(value: unknown): value is Record<string, unknown> {
@@ -150,7 +150,7 @@ export function checkOptions(options: unknown, argument: string): Record<string,
 /** An optional callback option: `undefined` or a function; the message names the option. */
 export function checkOptionalFunction<F extends (...args: never[]) => unknown>(value: unknown, argument: string): F | undefined {
   if (value !== undefined && typeof value !== 'function') {
-    throw new SknockFirewallError('ERR_SKNOCK_FIREWALL_INVALID_ARGUMENT', `${argument} must be a function`);
+    throw new SknockFirewallError('ERR_SKNOCK_INVALID_ARGUMENT', `${argument} must be a function`);
   }
   return value as F | undefined;
 }

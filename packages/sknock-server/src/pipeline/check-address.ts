@@ -1,6 +1,6 @@
 import { canonicalIpAddress } from '@sknock/protocol';
 import { reject } from './reject.js';
-import type { KnockSource, Reject } from './types.js';
+import type { KnockSource, Reject, StepResult } from './types.js';
 
 /**
  * Step 8: the address bound inside the signed request equals the datagram's source address
@@ -8,7 +8,7 @@ import type { KnockSource, Reject } from './types.js';
  * already canonical (the protocol package formats the field per RFC 5952, and the source
  * was normalised); the slow comparison is a safety net.
  */
-export function checkAddress(boundAddress: string, source: KnockSource): Reject | undefined {
+export function checkAddress(boundAddress: string, source: KnockSource): StepResult {
   if (boundAddress === source.address) return undefined;
   try {
     if (canonicalIpAddress(boundAddress) === canonicalIpAddress(source.address)) return undefined;

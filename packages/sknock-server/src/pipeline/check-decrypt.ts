@@ -1,8 +1,8 @@
 import type { KeyObject } from 'node:crypto';
-import { isSknockProtocolError, openKnockPacket, type KnockKeys, type OpenedKnock } from '@sknock/protocol';
+import { isSknockProtocolError, openKnockDatagram, type KnockDatagram, type KnockKeys, type OpenedKnock } from '@sknock/protocol';
 import { seenKeysFor, type ReplayCache } from './replay-cache.js';
 import { reject } from './reject.js';
-import type { KeyAgreement, KnockSource, Reject } from './types.js';
+import type { KeyAgreement, KnockSource, StepResult } from './types.js';
 
 /**
  * Step 3: ECDH with the server's key, decrypt, and frame the signed request.
@@ -10,7 +10,8 @@ import type { KeyAgreement, KnockSource, Reject } from './types.js';
  * `checkKeys` finds the AES key and IV of the datagram's point: remembered in the replay
  * cache's seen tier from an earlier datagram with that key (that point or its mirror), or
  * one ECDH (a point that is not on the curve is remembered at once; keys, once the knock
- * turns out to be refused). `checkDecrypt` decrypts and frames with them; the
+ * turns out to be refused). `checkDecrypt` decrypts and frames with them the datagram step 1
+ * split; the
  * family of the datagram (IPv4-mapped sources count as IPv4) says how the address field is
  * read. Every decryption failure looks the same (bad point, bad block, bad padding).
  */
@@ -32,7 +33,7 @@ export function checkKeys(
   agree: KeyAgreement,
   nowMs: number,
   lifetimeMs: number,
-): PointKeys | Reject {
+): StepResult<PointKeys> {
   const seen = cache.seenPoint(keyId, nowMs, lifetimeMs);
   const known = seen === undefined ? undefined : seenKeysFor(seen, y);
   if (known === 'off-curve') return reject('decrypt-failed', DECRYPT_FAILED);
@@ -48,9 +49,10 @@ export function checkKeys(
   }
 }
 
-export function checkDecrypt(datagram: Uint8Array, source: KnockSource, privateKey: KeyObject, keys: KnockKeys): OpenedKnock | Reject {
+/** Decrypts and frames the datagram step 1 split (it is not parsed again). */
+export function checkDecrypt(datagram: KnockDatagram, source: KnockSource, keys: KnockKeys): StepResult<OpenedKnock> {
   try {
-    return openKnockPacket(datagram, { privateKey }, { family: source.family, keys });
+    return openKnockDatagram(datagram, keys, source.family);
   } catch (err) {
     if (isSknockProtocolError(err, 'ERR_SKNOCK_DECRYPT_FAILED')) return reject('decrypt-failed', DECRYPT_FAILED);
     if (isSknockProtocolError(err, 'ERR_SKNOCK_MALFORMED_REQUEST')) return reject('malformed-request', err.message);

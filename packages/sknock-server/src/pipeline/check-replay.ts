@@ -2,7 +2,7 @@ import { addressMismatch } from './check-address.js';
 import { checkTimestamp } from './check-timestamp.js';
 import { ciphertextDigest, ephemeralKeyId, ephemeralPointY, matchPoint, ReplayCache, type MarkResult } from './replay-cache.js';
 import { isReject, reject } from './reject.js';
-import type { CertificateVerifier, KnockSource, Reject } from './types.js';
+import type { CertificateVerifier, KnockSource, Reject, StepResult } from './types.js';
 
 /**
  * The replay cache's two checks (src/pipeline/replay-cache.ts).
@@ -49,7 +49,7 @@ export function checkReplay(
   source: KnockSource,
   nowMs: number,
   context: ReplayContext,
-): ReplayIds | Reject {
+): StepResult<ReplayIds> {
   return checkReplayOf(cache, ephemeralKeyId(ephemeralPublicKey), ephemeralPointY(ephemeralPublicKey), ciphertext, source, nowMs, context);
 }
 
@@ -62,7 +62,7 @@ export function checkReplayOf(
   source: KnockSource,
   nowMs: number,
   context: ReplayContext,
-): ReplayIds | Reject {
+): StepResult<ReplayIds> {
   if (cache.isAccepted(keyId, nowMs)) return REPLAYED;
   const seen = cache.seenPoint(keyId, nowMs, ReplayCache.lifetimeMs(context.thresholdSeconds));
   if (seen === undefined) return { keyId, y, digest: undefined };
@@ -94,9 +94,9 @@ function again(r: Reject): Reject {
 
 /**
  * Step 9a: records the key of a knock that passed every check, for its certificate. The
- * knock may be accepted only when this returns undefined.
+ * knock may be accepted only when this is no reject.
  */
-export function recordAcceptedKey(cache: ReplayCache, keyId: string, certificateId: string, nowMs: number, thresholdSeconds: number): Reject | undefined {
+export function recordAcceptedKey(cache: ReplayCache, keyId: string, certificateId: string, nowMs: number, thresholdSeconds: number): StepResult {
   const result: MarkResult = cache.markVerified(keyId, certificateId, nowMs, ReplayCache.lifetimeMs(thresholdSeconds));
   switch (result) {
     case 'recorded':

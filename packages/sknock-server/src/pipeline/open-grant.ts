@@ -1,6 +1,6 @@
 import type { Grant } from '../firewall/backend.js';
 import { reject } from './reject.js';
-import type { GrantMeta, GrantOpener, Reject } from './types.js';
+import type { GrantMeta, GrantOpener, StepResult } from './types.js';
 
 /**
  * Step 9: hand the grant to the firewall writer (daemon/grant-keeper.ts), which opens it
@@ -12,7 +12,7 @@ export function openGrant(
   grant: Grant,
   durationSeconds: number,
   meta: GrantMeta,
-): Reject | undefined {
+): StepResult {
   if (opener.request(grant, durationSeconds, meta)) return undefined;
   return reject('overloaded', 'too many grants waiting for the firewall');
 }

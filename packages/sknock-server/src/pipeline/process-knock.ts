@@ -1,5 +1,4 @@
-import { createHash } from 'node:crypto';
-import { canonicalIpAddress, isSknockProtocolError, knockPacketKeys, type KnockKeys, type OpenedKnock } from '@sknock/protocol';
+import { canonicalIpAddress, isSknockProtocolError, knockPacketKeys, type KnockDatagram, type KnockKeys, type KnockVersion, type OpenedKnock } from '@sknock/protocol';
 import type { Grant } from '../firewall/backend.js';
 import { checkAddress } from './check-address.js';
 import { checkCertificate } from './check-certificate.js';
@@ -15,11 +14,11 @@ import { openGrant } from './open-grant.js';
 import { SourceRateLimiter } from './rate-limiter.js';
 import { ciphertextDigest, ReplayCache } from './replay-cache.js';
 import { isReject, reject } from './reject.js';
-import type { CertificateVerifier, KeyAgreement, KnockResult, KnockSource, PipelineDependencies, Reject } from './types.js';
+import type { CertificateVerifier, KeyAgreement, KnockResult, KnockSource, PipelineDependencies, Reject, StepResult } from './types.js';
 
 /**
  * The knock pipeline: a fixed order of small checks, each in its own file with its own
- * reject code. Nothing here does I/O: the firewall is reached through `GrantOpener`, the
+ * reject code, each of one shape (`StepResult`: what it found, or a `Reject` value). Nothing here does I/O: the firewall is reached through `GrantOpener`, the
  * CA chain and CRL through `CertificateVerifier`, and time comes in as `nowMs`.
  *
  *  1. size, magic, version          check-size.ts        too-short too-long bad-magic bad-version bad-length
@@ -41,10 +40,11 @@ import type { CertificateVerifier, KeyAgreement, KnockResult, KnockSource, Pipel
  * that step 2 can drop an exact duplicate before any cryptography.
  */
 
-/** A datagram that passed steps 1–2, waiting for the crypto stages. */
-export interface ScreenedKnock extends ReplayIds {
+/** A datagram that passed steps 1–2, waiting for the crypto stages: split once, at step 1. */
+export interface ScreenedKnock extends ReplayIds, KnockDatagram {
   readonly datagram: Uint8Array;
   readonly source: KnockSource;
+  readonly version: KnockVersion;
   /** Views of its ciphertext and its last 65 bytes. */
   readonly ciphertext: Uint8Array;
   readonly ephemeralPublicKey: Uint8Array;
@@ -60,7 +60,7 @@ export interface KnockPipelineOptions extends PipelineDependencies {
 
 export interface KnockPipeline {
   /** Steps 1–2: no cryptography. */
-  screen(datagram: Uint8Array, source: KnockSource, nowMs: number): ScreenedKnock | Reject;
+  screen(datagram: Uint8Array, source: KnockSource, nowMs: number): StepResult<ScreenedKnock>;
   /** Steps 3–9. */
   verify(knock: ScreenedKnock, nowMs: number): KnockResult;
   /** All nine steps. Never throws: a failure that is not a typed protocol error is `internal-error`. */
@@ -117,20 +117,20 @@ export function createKnockPipeline(options: KnockPipelineOptions): KnockPipelin
   const grantsCache = options.grantsCache ?? new GrantsCache();
   const keyAgreement = options.keyAgreement ?? defaultKeyAgreement;
 
-  function screen(datagram: Uint8Array, source: KnockSource, nowMs: number): ScreenedKnock | Reject {
+  function screen(datagram: Uint8Array, source: KnockSource, nowMs: number): StepResult<ScreenedKnock> {
     try {
       const parsed = checkSize(datagram, source.family, deps.settings);
       if (isReject(parsed)) return parsed;
       const limited = checkRateLimit(rateLimiter, source, nowMs);
-      if (limited !== undefined) return limited;
-      const { ciphertext, ephemeralPublicKey } = parsed;
+      if (isReject(limited)) return limited;
+      const { version, ciphertext, ephemeralPublicKey } = parsed;
       const ids = checkReplay(replayCache, ciphertext, ephemeralPublicKey, source, nowMs, {
         thresholdSeconds: deps.settings.timestampThresholdSeconds,
         trust: deps.trust,
       });
       if (isReject(ids)) return ids;
       // Built field by field, one shape for all: a spread of `ids` cost more than the rest of step 2.
-      return { keyId: ids.keyId, y: ids.y, digest: ids.digest, datagram, source, ciphertext, ephemeralPublicKey };
+      return { keyId: ids.keyId, y: ids.y, digest: ids.digest, datagram, source, version, ciphertext, ephemeralPublicKey };
     } catch (err) {
       return internalError(err);
     }
@@ -182,7 +182,7 @@ export function createKnockPipeline(options: KnockPipelineOptions): KnockPipelin
       const point = checkKeys(replayCache, keyId, knock.y, knock.ephemeralPublicKey, privateKey, keyAgreement, nowMs, ReplayCache.lifetimeMs(thresholdSeconds));
       if (isReject(point)) return point;
       if (point.fresh) found.fresh = point.keys;
-      const opened = checkDecrypt(knock.datagram, source, privateKey, point.keys);
+      const opened = checkDecrypt(knock, source, point.keys);
       if (isReject(opened)) return fixed(found, opened);
 
       const cert = checkCertificate(trust, opened.certificate, nowMs);
@@ -195,21 +195,21 @@ export function createKnockPipeline(options: KnockPipelineOptions): KnockPipelin
       }
 
       const badSignature = checkSignature(opened, cert.publicKey);
-      if (badSignature !== undefined) return fixed(found, badSignature);
+      if (isReject(badSignature)) return fixed(found, badSignature);
       found.authentic = opened;
 
       const skewSeconds = checkTimestamp(opened.timestamp, nowMs, thresholdSeconds);
       if (isReject(skewSeconds)) return skewSeconds;
 
-      const certificateHash = cert.certificateId ?? createHash('sha256').update(opened.certificate).digest('base64');
+      const certificateHash = cert.certificateId;
       const notGranted = checkGrant(grantsCache, certificateHash, opened.certificate, opened.protocol, opened.port);
-      if (notGranted !== undefined) {
+      if (isReject(notGranted)) {
         found.authenticRefused = notGranted;
         return notGranted;
       }
 
       const mismatch = checkAddress(opened.address, source);
-      if (mismatch !== undefined) return mismatch;
+      if (isReject(mismatch)) return mismatch;
 
       // Only now is the key recorded as a replay for every later datagram. A knock refused
       // above (stale, not granted, from another address) cannot be replayed into a grant
@@ -219,12 +219,12 @@ export function createKnockPipeline(options: KnockPipelineOptions): KnockPipelin
       // anyone who sees a knock spend its key (a copy sent first from another address) and
       // let one certificate fill this tier with knocks that open nothing.
       const unrecorded = recordAcceptedKey(replayCache, keyId, certificateHash, nowMs, thresholdSeconds);
-      if (unrecorded !== undefined) return unrecorded;
+      if (isReject(unrecorded)) return unrecorded;
 
       const grant: Grant = { address: source.address, family: source.family, protocol: opened.protocol, port: opened.port };
       const meta = { subject: cert.subject, serial: cert.serial, issuer: cert.issuer, certificateId: certificateHash, chain: cert.chain };
       const refused = openGrant(opener, grant, settings.portOpenDurationSeconds, meta);
-      if (refused !== undefined) {
+      if (isReject(refused)) {
         // Not accepted after all: its key may be accepted later (it is that knock's first time).
         replayCache.unmarkVerified(keyId);
         return refused;

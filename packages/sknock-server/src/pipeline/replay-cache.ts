@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { KnockKeys } from '@sknock/protocol';
+import { isMirrorY, P256_COORDINATE_LENGTH } from '@sknock/protocol/p256';
 import {
   REPLAY_MARGIN_SECONDS,
   REPLAY_SEEN_DATAGRAMS_PER_KEY,
@@ -90,9 +91,7 @@ export type MarkResult = 'recorded' | 'replayed' | 'full' | 'over-quota';
 
 const AES_KEY_LENGTH = 16;
 const X_OFFSET = 1; // after the 0x04 prefix (SEC 1 §2.3.3)
-const COORDINATE_LENGTH = 32;
-/** P-256's field prime (SEC 2 §2.4.2). */
-const P256_P = BigInt('0xffffffff00000001000000000000000000000000ffffffffffffffffffffffff');
+const COORDINATE_LENGTH = P256_COORDINATE_LENGTH;
 
 function coordinate(point: Uint8Array, offset: number): string {
   const start = Math.min(point.length, offset);
@@ -143,8 +142,7 @@ export function matchPoint(seen: SeenPoint, y: string): 'same' | 'off-curve' | u
 }
 
 function isMirror(a: string, b: string): boolean {
-  const big = (y: string): bigint => BigInt(`0x${Buffer.from(y, 'latin1').toString('hex') || '0'}`);
-  return big(a) + big(b) === P256_P;
+  return isMirrorY(Buffer.from(a, 'latin1'), Buffer.from(b, 'latin1'));
 }
 
 function packKeys(keys: KnockKeys): string {

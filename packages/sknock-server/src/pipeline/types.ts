@@ -2,6 +2,7 @@ import type { KeyObject } from 'node:crypto';
 import type { KnockKeys } from '@sknock/protocol';
 import type { CertificateRef } from '../crl/certificate-ref.js';
 import type { Grant } from '../firewall/backend.js';
+import type { TrustResult } from '../trust/types.js';
 import type { RejectCode } from './reject-codes.js';
 
 /** Where a datagram came from, normalised: an IPv4-mapped IPv6 source is IPv4 here. */
@@ -19,6 +20,13 @@ export interface Reject {
   readonly detail: string;
 }
 
+/**
+ * The one shape of every pipeline step (check-*.ts): what the step found out (`undefined`
+ * when a pass finds nothing) or the `Reject` that ends the knock there. A reject is a plain
+ * value: no `Error` is built for a refused datagram.
+ */
+export type StepResult<T = undefined> = T | Reject;
+
 export interface Accept {
   readonly ok: true;
   /** What the firewall was asked to open. */
@@ -35,29 +43,13 @@ export interface Accept {
 
 export type KnockResult = Accept | Reject;
 
-/** What the trust store answers (src/trust/, SERVER-INTERFACES.md `TrustResult`). */
-export type TrustVerdict =
-  | {
-      readonly ok: true;
-      readonly subject: string;
-      readonly serial: string;
-      /** Subject of the issuing CA, one line. */
-      readonly issuer: string;
-      /** Issuer and serial of every link a CRL can revoke (certificate first, then intermediates). */
-      readonly chain: readonly CertificateRef[];
-      readonly notAfter: number;
-      readonly fromCache: boolean;
-      /** SHA-256 of the certificate, if the verifier computed it (later stages cache by it). */
-      readonly certificateId?: string;
-      /** The certificate's public key, if the verifier holds it (saves the signature check a lookup). */
-      readonly publicKey?: KeyObject;
-    }
-  | { readonly ok: false; readonly reason: string; readonly detail: string };
-
-/** The part of `TrustStore` the pipeline uses. */
+/** The part of `TrustStore` the pipeline uses; its answer is the trust store's own `TrustResult` (src/trust/types.ts). */
 export interface CertificateVerifier {
-  verify(certificateDer: Uint8Array, nowMs: number): TrustVerdict;
+  verify(certificateDer: Uint8Array, nowMs: number): TrustResult;
 }
+
+/** A certificate the trust store accepted. */
+export type TrustedCertificate = Extract<TrustResult, { ok: true }>;
 
 /** Whose a grant is: the certificate that asked for it, and what a new CRL is checked against. */
 export interface GrantMeta {

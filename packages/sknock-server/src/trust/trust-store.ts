@@ -1,9 +1,10 @@
 import { X509Certificate, createHash } from 'node:crypto';
 import type { KeyObject } from 'node:crypto';
-import { caIdentity, oneLineName } from '../crl/ca-identity.js';
+import { OID_EKU_ANY, OID_EKU_CLIENT_AUTH } from '@sknock/protocol/oids';
+import { isP256Key } from '@sknock/protocol/p256';
+import { caIdentity, normaliseSerial, oneLineName } from '@sknock/protocol/x509';
 import type { CertificateRef } from '../crl/certificate-ref.js';
 import type { CrlManager } from '../crl/crl-manager.js';
-import { normaliseSerial } from '../crl/serial.js';
 import { LruCache } from './lru-cache.js';
 import type { TrustRejectReason, TrustResult } from './types.js';
 
@@ -29,10 +30,6 @@ import type { TrustRejectReason, TrustResult } from './types.js';
 export const DEFAULT_TRUST_CACHE_SIZE = 10_000;
 /** Longest chain followed: client ← intermediates ← anchor (RFC 5280 §6.1 puts no limit; we do). */
 export const MAX_CHAIN_LENGTH = 6;
-/** RFC 5280 §4.2.1.12. */
-const EKU_CLIENT_AUTH = '1.3.6.1.5.5.7.3.2';
-const EKU_ANY = '2.5.29.37.0';
-const P256_CURVE = 'prime256v1';
 
 export interface TrustStoreOptions {
   /** Trust anchors, DER: the CA certificate(s) of the server's PKCS#12. */
@@ -163,13 +160,13 @@ export class TrustStore {
   #verifyNew(cert: X509Certificate, key: string, nowMs: number): TrustResult {
     const subject = oneLineName(cert.subject);
     const keyObject = cert.publicKey;
-    if (keyObject.asymmetricKeyType !== 'ec' || keyObject.asymmetricKeyDetails?.namedCurve !== P256_CURVE) {
+    if (!isP256Key(keyObject, 'public')) {
       const what = keyObject.asymmetricKeyType === 'ec' ? `EC ${keyObject.asymmetricKeyDetails?.namedCurve ?? '?'}` : (keyObject.asymmetricKeyType ?? 'unknown');
       return reject('not-p256', `'${subject}' has a ${what} key; sKnock client keys are EC P-256`);
     }
     if (cert.ca) return reject('not-client', `'${subject}' is a CA certificate`);
     const eku = cert.keyUsage; // Node: the extendedKeyUsage OIDs, or undefined without the extension
-    if (eku !== undefined && eku.length > 0 && !eku.includes(EKU_CLIENT_AUTH) && !eku.includes(EKU_ANY)) {
+    if (eku !== undefined && eku.length > 0 && !eku.includes(OID_EKU_CLIENT_AUTH) && !eku.includes(OID_EKU_ANY)) {
       return reject('not-client', `'${subject}' has extendedKeyUsage without clientAuth`);
     }
 

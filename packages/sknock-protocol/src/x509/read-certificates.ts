@@ -1,6 +1,6 @@
 import { X509Certificate } from 'node:crypto';
-import { SknockProtocolError } from './errors.js';
-import { decodePem, looksLikePem } from './pem.js';
+import { SknockProtocolError } from '../errors/protocol-error.js';
+import { decodePem, looksLikePem } from '../pem.js';
 
 /**
  * Certificates as DER: what a client is handed for its server (DER or PEM, PROTOCOL.md

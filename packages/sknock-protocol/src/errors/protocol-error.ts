@@ -1,6 +1,9 @@
+import { SknockError } from './sknock-error.js';
+
 /**
- * The protocol package's one error class and the union of its codes. Callers
- * `switch (err.code)`; messages are for people and may change, codes never do.
+ * The protocol package's error class and the union of its codes. Callers `switch (err.code)`;
+ * messages are for people and may change, codes never do. Every code starts with
+ * `ERR_SKNOCK_` and means one thing across all packages: docs/ERRORS.md lists them.
  */
 
 export type SknockProtocolErrorCode =
@@ -37,15 +40,16 @@ export type SknockProtocolErrorCode =
   /** The sKnock grant otherName or its string is malformed. */
   | 'ERR_SKNOCK_MALFORMED_GRANTS'
   /** A STUN message (`@sknock/protocol/stun`) is truncated, not a Binding response, or breaks RFC 8489. */
-  | 'ERR_SKNOCK_MALFORMED_STUN';
+  | 'ERR_SKNOCK_MALFORMED_STUN'
+  /** DER (`@sknock/protocol/der`) is truncated, has a wrong tag or a length past its container. */
+  | 'ERR_SKNOCK_MALFORMED_DER';
 
-export class SknockProtocolError extends Error {
-  readonly code: SknockProtocolErrorCode;
+export class SknockProtocolError extends SknockError {
+  declare readonly code: SknockProtocolErrorCode;
 
   constructor(code: SknockProtocolErrorCode, message: string, options?: { cause?: unknown }) {
-    super(message, options);
+    super(code, message, options);
     this.name = 'SknockProtocolError';
-    this.code = code;
   }
 }
 

@@ -1,9 +1,10 @@
-import { SknockProtocolError, type SknockProtocolErrorCode } from './errors.js';
+import { SknockProtocolError, type SknockProtocolErrorCode } from './errors/protocol-error.js';
 
 /**
- * The one bounds-checked reader over a `Uint8Array`. Every binary read in the package goes
- * through it; reading past the end throws a `SknockProtocolError` with the code and label
- * the caller chose, so a truncated structure reports what it is.
+ * The bounds-checked reader of the fixed-layout wire structures (datagram, signed request,
+ * STUN) over a `Uint8Array`; DER goes through `DerReader` (der/der-reader.ts). Reading past
+ * the end throws a `SknockProtocolError` with the code and label the caller chose, so a
+ * truncated structure reports what it is.
  */
 export class ByteReader {
   readonly #bytes: Uint8Array;
