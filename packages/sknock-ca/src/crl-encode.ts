@@ -7,8 +7,9 @@ import { SknockCaError } from './errors.js';
  * A CRL (RFC 5280 §5.1) written as DER in one pass: each revoked entry is encoded once and
  * the lists are joined once, so the time grows linearly with the entries (10,000 in a few
  * tens of milliseconds; `@peculiar/x509`'s X509CrlGenerator took 8.9 s, growing with the
- * square). Signed ECDSA P-256 / SHA-256 with node:crypto. The reader is the server's
- * (`parse-crl.ts`); the tests read every CRL back through it and through `openssl crl`.
+ * square). Signed ECDSA P-256 / SHA-256 with node:crypto. The reader is
+ * `@sknock/protocol/crl` (what the daemon reads CRLs with); the tests read every CRL back
+ * through it and through `openssl crl`.
  *
  * | field (RFC 5280 §5.1)                   | written as                                              |
  * | --------------------------------------- | ------------------------------------------------------- |

@@ -11,8 +11,8 @@ import { openssl, tempFolder, writeCertificatePem } from './support/ca-tools.js'
 /**
  * The CRL encoder (src/crl-encode.ts) checked by the real `openssl crl`: it parses and
  * verifies what the encoder writes, shows each entry with its date and reason, and counts
- * every entry of a 10,000-entry CRL. The round trip through the server's CRL reader is in
- * packages/sknock-server/test/crl-roundtrip.test.ts.
+ * every entry of a 10,000-entry CRL. The round trip through the decoder (@sknock/protocol/crl) is in
+ * crl-roundtrip.test.ts.
  */
 
 const ca = await createCa({ name: 'CRL Encode CA' });

@@ -123,8 +123,3 @@ export const REJECT_SUMMARY_INTERVAL_MS = 60_000;
 export const STOP_DRAIN_TIMEOUT_MS = 5000;
 /** The CLI exits 1 when a clean stop takes longer than this. */
 export const STOP_HARD_TIMEOUT_MS = 15_000;
-
-/** Exit codes of `sknock-server`. */
-export const EXIT_OK = 0;
-export const EXIT_FAILURE = 1;
-export const EXIT_USAGE = 2;

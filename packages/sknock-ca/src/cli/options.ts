@@ -2,7 +2,7 @@ import type { PortGrant } from '@sknock/protocol';
 import { isSknockCaError } from '../errors.js';
 import { parseGrantSpec } from '../grant-spec.js';
 import { DEFAULT_CA_DIR, type OptionValues } from './command.js';
-import { UsageError } from './usage-error.js';
+import { UsageError } from '@sknock/protocol/cli';
 
 /** Reading typed values out of parsed options, with usage errors that name the option. */
 

@@ -1,6 +1,7 @@
 import { readFile } from 'node:fs/promises';
+import { canPrompt, readHiddenLine } from '@sknock/protocol/cli';
 import { SknockCaError } from '../errors.js';
-import { UsageError } from './usage-error.js';
+import { UsageError } from '@sknock/protocol/cli';
 
 /**
  * Passphrases, of the PKCS#12 files `sknock-ca` writes (`--passphrase-file`,
@@ -16,35 +17,11 @@ export interface PassphraseIo {
   readonly env: NodeJS.ProcessEnv;
 }
 
-/** Reads one line from a terminal without echo. Ctrl-C and Ctrl-D end the command. */
-function promptHidden(io: PassphraseIo, prompt: string): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const { input, output } = io;
-    let text = '';
-    input.setRawMode(true); // before the prompt: whatever is typed after it is not echoed
-    output.write(prompt);
-    input.resume();
-    input.setEncoding('utf8');
-    const done = (error: Error | undefined): void => {
-      input.setRawMode(false);
-      input.pause();
-      input.removeListener('data', onData);
-      output.write('\n');
-      if (error === undefined) resolve(text);
-      else reject(error);
-    };
-    const onData = (chunk: string): void => {
-      for (const ch of chunk) {
-        if (ch === '\r' || ch === '\n') return done(undefined);
-        if (ch === '\u0003' || ch === '\u0004') {
-          return done(new SknockCaError('ERR_SKNOCK_CA_PASSPHRASE', 'no passphrase entered (cancelled)'));
-        }
-        if (ch === '\u007f' || ch === '\b') text = [...text].slice(0, -1).join('');
-        else if (ch >= ' ') text += ch;
-      }
-    };
-    input.on('data', onData);
-  });
+/** Reads one line from the terminal without echo (`@sknock/protocol/cli`). Ctrl-C and Ctrl-D end the command. */
+async function promptHidden(io: PassphraseIo, prompt: string): Promise<string> {
+  const line = await readHiddenLine(io, prompt);
+  if (line.end !== 'enter') throw new SknockCaError('ERR_SKNOCK_CA_PASSPHRASE', 'no passphrase entered (cancelled)');
+  return line.text;
 }
 
 /** Option names of one passphrase: the PKCS#12 files written, or the CA key. */
@@ -127,7 +104,7 @@ export function passphraseSource(values: PassphraseOptionValues, spec: Passphras
       },
     };
   }
-  if (io.input.isTTY === true && typeof io.input.setRawMode === 'function') {
+  if (canPrompt(io.input)) {
     return {
       origin: 'the terminal',
       read: async (prompt) => {

@@ -9,14 +9,11 @@ import { issueServerCommand } from './commands/issue-server.js';
 import { listCommand } from './commands/list.js';
 import { revokeCommand } from './commands/revoke.js';
 import { signCsrCommand } from './commands/sign-csr.js';
-import { UsageError } from './usage-error.js';
+import { EXIT_FAILED, EXIT_OK, EXIT_USAGE, UsageError } from '@sknock/protocol/cli';
 
 /** `sknock-ca`: parses the command line, runs one command, maps failures to exit codes. */
 
-/** Exit codes: 0 done, 1 the operation failed, 2 bad usage (141, output closed: main.ts). */
-export const EXIT_OK = 0;
-export const EXIT_FAILED = 1;
-export const EXIT_USAGE = 2;
+// Exit codes (@sknock/protocol/cli): 0 done, 1 the operation failed, 2 bad usage (141, output closed: main.ts).
 
 const COMMANDS: readonly Command[] = [
   initCommand,

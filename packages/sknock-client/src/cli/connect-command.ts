@@ -108,7 +108,7 @@ function relay(socket: Socket): Promise<number> {
     process.stdin.pipe(socket); // stdin EOF → socket.end(): a half-close, the reply still comes
     process.stdout.on('error', () => {
       // The reader went away (EPIPE): close the connection, flush nothing (after an EPIPE
-      // stdout never calls a write back); main exits 141 (./closed-output.ts).
+      // stdout never calls a write back); main exits 141 (@sknock/protocol/cli).
       socket.unpipe(process.stdout);
       socket.destroy();
       finish(EXIT_OK, false);

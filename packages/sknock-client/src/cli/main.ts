@@ -1,13 +1,13 @@
 #!/usr/bin/env node
 import { readFileSync } from 'node:fs';
-import { guardOutput } from './closed-output.js';
+import { guardOutput } from '@sknock/protocol/cli';
 import { connectCommand } from './connect-command.js';
 import { knockCommand } from './knock-command.js';
 import { EXIT_FAILED, EXIT_OK, EXIT_USAGE, MAIN_USAGE } from './usage.js';
 
 /** The `sknock` command: `knock`, `connect`, `profile`, `csr`. */
 
-// A closed standard output or error ends the command quietly, status 141 (./closed-output.ts).
+// A closed standard output or error ends the command quietly, status 141 (@sknock/protocol/cli).
 const output = guardOutput();
 
 function version(): string {

@@ -1,5 +1,4 @@
-import { closeSync, openSync } from 'node:fs';
-import { ReadStream, WriteStream } from 'node:tty';
+import { promptOnControllingTerminal } from '@sknock/protocol/cli';
 import { SknockClientError } from '../errors.js';
 import { readPassphraseFile } from '../passphrase-file.js';
 import { InterruptedError, UsageError } from './usage.js';
@@ -42,42 +41,14 @@ export async function readPassphraseFlagFile(path: string, name: string, warning
   }
 }
 
-/** Asks on the controlling terminal without echo; `undefined` when there is no terminal. */
+/**
+ * Asks on the controlling terminal without echo (the commands' one prompt,
+ * `@sknock/protocol/cli`); `undefined` when there is no terminal. Ctrl-C interrupts the
+ * command; Ctrl-D ends the line like Enter.
+ */
 export async function promptPassphrase(prompt: string): Promise<string | undefined> {
-  let inFd: number;
-  let outFd: number;
-  try {
-    inFd = openSync('/dev/tty', 'r');
-  } catch {
-    return undefined;
-  }
-  try {
-    outFd = openSync('/dev/tty', 'w');
-  } catch {
-    closeSync(inFd);
-    return undefined;
-  }
-  const input = new ReadStream(inFd);
-  const output = new WriteStream(outFd);
-  input.setRawMode(true); // before the prompt: whatever is typed after it is not echoed
-  output.write(prompt);
-  try {
-    return await new Promise<string>((resolve, reject) => {
-      let typed = '';
-      input.on('data', (chunk: Buffer) => {
-        for (const ch of chunk.toString('utf8')) {
-          if (ch === '\r' || ch === '\n' || ch === '\u0004') return resolve(typed);
-          if (ch === '\u0003') return reject(new InterruptedError());
-          if (ch === '\u007f' || ch === '\b') typed = typed.slice(0, -1);
-          else typed += ch;
-        }
-      });
-      input.on('error', reject);
-    });
-  } finally {
-    input.setRawMode(false);
-    output.write('\n');
-    input.destroy();
-    output.destroy();
-  }
+  const line = await promptOnControllingTerminal(prompt);
+  if (line === undefined) return undefined;
+  if (line.end === 'interrupt') throw new InterruptedError();
+  return line.text;
 }

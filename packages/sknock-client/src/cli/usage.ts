@@ -1,25 +1,10 @@
-/** Help texts and the usage error (exit code 2) of the `sknock` command. */
+/**
+ * Help texts of the `sknock` command. The exit statuses and the usage error (exit code 2) are
+ * the commands' shared ones (`@sknock/protocol/cli`): a failed knock is EXIT_FAILED (1).
+ */
 import { SknockError } from '@sknock/protocol/errors';
 
-export const EXIT_OK = 0;
-/** The knock did not open the port, or anything else at run time went wrong. */
-export const EXIT_FAILED = 1;
-/** Bad command line. */
-export const EXIT_USAGE = 2;
-/** Interrupted (SIGINT), as shells report 128 + 2. */
-export const EXIT_INTERRUPTED = 130;
-
-export class UsageError extends SknockError {
-  declare readonly code: 'ERR_SKNOCK_USAGE';
-
-  constructor(
-    message: string,
-    readonly command: string | undefined = undefined,
-  ) {
-    super('ERR_SKNOCK_USAGE', message);
-    this.name = 'UsageError';
-  }
-}
+export { EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, UsageError } from '@sknock/protocol/cli';
 
 /** Ctrl-C at a prompt, or SIGINT during a knock. */
 export class InterruptedError extends SknockError {

@@ -1,7 +1,7 @@
 import { isIP } from 'node:net';
 import { controlSocketOf } from '../config/control-socket-path.js';
 import { isSknockConfigError } from '../config/errors.js';
-import { EXIT_FAILURE, EXIT_OK } from '../constants.js';
+import { EXIT_FAILED, EXIT_OK } from '@sknock/protocol/cli';
 import type { GrantRow } from '../control/control-commands.js';
 import { sendControlRequest } from '../control/control-client.js';
 import { formatClosed, formatGrants, formatStatus } from '../control/control-format.js';
@@ -49,11 +49,11 @@ export async function runAdminCommand(command: 'status' | 'grants', options: Adm
   } catch (err) {
     if (!isSknockConfigError(err)) throw err;
     process.stderr.write(`sknock-server: ${err.message}\n`);
-    return EXIT_FAILURE;
+    return EXIT_FAILED;
   }
   if (path === undefined) {
     process.stderr.write(`sknock-server: controlSocket is off in ${options.configFile}: the daemon takes no admin commands (set controlSocket, then restart it)\n`);
-    return EXIT_FAILURE;
+    return EXIT_FAILED;
   }
   let result: unknown;
   try {
@@ -61,7 +61,7 @@ export async function runAdminCommand(command: 'status' | 'grants', options: Adm
   } catch (err) {
     if (!isSknockServerError(err) && typeof (err as { code?: unknown })?.code !== 'string') throw err;
     process.stderr.write(`sknock-server: ${(err as Error).message} (${String((err as { code: unknown }).code)})\n`);
-    return EXIT_FAILURE;
+    return EXIT_FAILED;
   }
   if (options.json) {
     process.stdout.write(`${JSON.stringify(request.command === 'grants' ? (result as { grants: unknown }).grants : result, null, 2)}\n`);

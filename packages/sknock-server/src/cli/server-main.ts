@@ -28,11 +28,11 @@ import { parseArgs } from 'node:util';
 import { checkConfig } from '../config/check-config.js';
 import { CONFIG_KEYS } from '../config/option-names.js';
 import { isSknockConfigError } from '../config/errors.js';
-import { DEFAULT_CONFIG_PATH, EXIT_FAILURE, EXIT_OK, EXIT_USAGE, STOP_HARD_TIMEOUT_MS } from '../constants.js';
+import { DEFAULT_CONFIG_PATH, STOP_HARD_TIMEOUT_MS } from '../constants.js';
 import { createServer, type SknockServer } from '../daemon/server.js';
 import { isSknockServerError } from '../errors.js';
 import { createLogger, stderrDestination, stdoutDestination } from '../logging/create-logger.js';
-import { EXIT_OUTPUT_CLOSED, guardOutput } from '@sknock/protocol/cli';
+import { EXIT_FAILED, EXIT_OK, EXIT_OUTPUT_CLOSED, EXIT_USAGE, guardOutput } from '@sknock/protocol/cli';
 import { runAdminCommand } from './admin-commands.js';
 import { startDaemonServices, type DaemonServices } from './daemon-services.js';
 import { DEFAULT_UNIT_PATH, InstallUnitError, installUnit } from './install-unit.js';
@@ -99,7 +99,7 @@ async function commandCheckConfig(file: string, keys: boolean, firewall: boolean
     return EXIT_OK;
   }
   for (const problem of result.problems) process.stderr.write(`sknock-server: ${problem}\n`);
-  return EXIT_FAILURE;
+  return EXIT_FAILED;
 }
 
 function describe(err: unknown): { message: string; fields: Record<string, unknown> } {
@@ -121,14 +121,14 @@ async function commandRun(file: string): Promise<number> {
   const stop = (why: string, code: number): void => {
     if (stopping) {
       log.warn({ event: 'signal', signal: why }, 'already stopping; exiting now');
-      settle(EXIT_FAILURE);
+      settle(EXIT_FAILED);
       return;
     }
     stopping = true;
     log.info({ event: 'signal', signal: why }, 'stopping');
     const hard = setTimeout(() => {
       log.error({ event: 'stop-timeout', ms: STOP_HARD_TIMEOUT_MS }, 'stop took too long; exiting');
-      settle(EXIT_FAILURE);
+      settle(EXIT_FAILED);
     }, STOP_HARD_TIMEOUT_MS);
     hard.unref();
     // stop() waits for a start in progress, then undoes it: a signal during start-up leaves no rules.
@@ -143,7 +143,7 @@ async function commandRun(file: string): Promise<number> {
         const { message, fields } = describe(err);
         log.error({ event: 'stop-failed', ...fields, error: message }, `stop failed: ${message}`);
         process.stderr.write(`sknock-server: ${message}\n`);
-        settle(EXIT_FAILURE);
+        settle(EXIT_FAILED);
       },
     );
   };
@@ -162,7 +162,7 @@ async function commandRun(file: string): Promise<number> {
   const fatal = (err: unknown): void => {
     const { message } = describe(err);
     log.fatal({ event: 'crash', error: message, stack: (err as Error)?.stack }, 'unexpected error; stopping');
-    stop('crash', EXIT_FAILURE);
+    stop('crash', EXIT_FAILED);
   };
   process.on('uncaughtException', fatal);
   process.on('unhandledRejection', fatal);
@@ -178,7 +178,7 @@ async function commandRun(file: string): Promise<number> {
     const { message, fields } = describe(err);
     log.fatal({ event: 'start-failed', ...fields, error: message }, `sknock-server could not start: ${message}`);
     process.stderr.write(`sknock-server: ${message}\n`);
-    return EXIT_FAILURE;
+    return EXIT_FAILED;
   }
   return finished;
 }
@@ -201,7 +201,7 @@ async function commandInstallUnit(config: string | undefined, output: string | u
   } catch (err) {
     if (!(err instanceof InstallUnitError)) throw err;
     process.stderr.write(`sknock-server: ${err.message}\n`);
-    return EXIT_FAILURE;
+    return EXIT_FAILED;
   }
 }
 
@@ -262,6 +262,6 @@ main(process.argv.slice(2)).then(
   (code) => output.exit(code),
   (err: unknown) => {
     process.stderr.write(`sknock-server: ${(err as Error)?.stack ?? String(err)}\n`);
-    process.exit(EXIT_FAILURE);
+    process.exit(EXIT_FAILED);
   },
 );

@@ -3,7 +3,7 @@ import { AFTER_2049_HELP, AFTER_2049_OPTIONS, CA_PASSPHRASE_OPTIONS, COMMON_OPTI
 import { daysOption, dirOption, flag, requiredString } from '../options.js';
 import { CA_PASSPHRASE_FLAGS, passphraseSource } from '../passphrase.js';
 import { initStore } from '../store.js';
-import { UsageError } from '../usage-error.js';
+import { UsageError } from '@sknock/protocol/cli';
 
 export const initCommand: Command = {
   name: 'init',

@@ -4,7 +4,7 @@ import { isSknockCaError, SknockCaError } from '../../errors.js';
 import { COMMON_OPTIONS, DIR_HELP, type Command } from '../command.js';
 import { dirOption, stringOption } from '../options.js';
 import { openStore } from '../store.js';
-import { UsageError } from '../usage-error.js';
+import { UsageError } from '@sknock/protocol/cli';
 
 async function isFile(path: string): Promise<boolean> {
   try {
