@@ -272,6 +272,15 @@ describe('the server README install steps, verbatim', { skip }, () => {
     assert.match(ruleset, /table inet sknock/);
   });
 
+  it('the admin commands reach the daemon through /run/sknock/control.sock (RuntimeDirectory, mode 0660, group sknock)', async () => {
+    const r = await root.run(serverDir, 'stat -c "%a %U %G" /run/sknock/control.sock\nsknock-server status\nsknock-server grants --json\n');
+    assert.equal(r.code, 0, r.stdout + r.stderr);
+    console.log(`--- sknock-server status (as installed)\n${r.stdout}`);
+    assert.match(r.stdout, /^660 sknock sknock$/m);
+    assert.match(r.stdout, /^firewall\s+nftables, policy drop/m);
+    assert.match(r.stdout, /^knocks\s+\d+ received, 1 accepted/m);
+  });
+
   it('the daemon runs with the unit\'s user, capabilities, no_new_privs and seccomp filter', async () => {
     const r = await root.run(serverDir, 'pid=$(cat /run/standin/sknock-server.pid)\ncat /proc/$pid/status\ncat /proc/$pid/cmdline | tr "\\0" " "; echo\n');
     const status = r.stdout;

@@ -16,7 +16,7 @@
  * | SystemCallFilter=, SystemCallErrorNumber=, SystemCallArchitectures=native | seccomp (seccomp-exec.py, systemd-analyze's own group lists) |
  * | RestrictAddressFamilies= | seccomp on socket()'s family (refused with the errno above, not EAFNOSUPPORT) |
  * | RestrictNamespaces=yes | seccomp: unshare/setns refused, clone with CLONE_NEW* refused, clone3 ENOSYS |
- * | ProtectSystem=strict, ReadWritePaths=, StateDirectory= | a mount namespace: every mount read-only, those paths bound read-write; StateDirectory made, owned by User |
+ * | ProtectSystem=strict, ReadWritePaths=, StateDirectory=, RuntimeDirectory= | a mount namespace: every mount read-only, those paths bound read-write; StateDirectory and RuntimeDirectory (RuntimeDirectoryMode=) made, owned by User |
  * | PrivateTmp= | fresh tmpfs on /tmp and /var/tmp |
  * | ProtectHome=yes / read-only | empty tmpfs on /home, /root, /run/user / left read-only |
  * | PrivateDevices= | a tmpfs /dev with null, zero, full, random, urandom, tty, shm only |
@@ -43,7 +43,7 @@ const SECCOMP = process.env['STANDIN_SECCOMP_EXEC'] ?? fileURLToPath(new URL('..
 const EMULATED = new Set([
   'Type', 'ExecStartPre', 'ExecStart', 'ExecReload', 'User', 'Group', 'AmbientCapabilities', 'CapabilityBoundingSet', 'NoNewPrivileges',
   'UMask', 'SystemCallFilter', 'SystemCallErrorNumber', 'SystemCallArchitectures', 'RestrictAddressFamilies', 'RestrictNamespaces',
-  'ProtectSystem', 'ReadWritePaths', 'StateDirectory', 'ConfigurationDirectory', 'PrivateTmp', 'ProtectHome', 'PrivateDevices',
+  'ProtectSystem', 'ReadWritePaths', 'StateDirectory', 'RuntimeDirectory', 'RuntimeDirectoryMode', 'ConfigurationDirectory', 'PrivateTmp', 'ProtectHome', 'PrivateDevices',
   'ProtectKernelTunables', 'ProtectControlGroups', 'ProtectProc', 'ProcSubset', 'PrivateMounts', 'TimeoutStopSec', 'RestartSec',
 ]);
 
@@ -95,7 +95,7 @@ function q(s: string): string {
 function sandboxScript(unit: Unit, argv: readonly string[]): string {
   const user = one(unit, 'User');
   const group = one(unit, 'Group') ?? user;
-  const rw = [...(unit.get('ReadWritePaths') ?? []).flatMap((v) => v.split(/\s+/)), ...(unit.get('StateDirectory') ?? []).map((d) => `/var/lib/${d}`)]
+  const rw = [...(unit.get('ReadWritePaths') ?? []).flatMap((v) => v.split(/\s+/)), ...(unit.get('StateDirectory') ?? []).map((d) => `/var/lib/${d}`), ...(unit.get('RuntimeDirectory') ?? []).map((d) => `/run/${d}`)]
     .filter(Boolean)
     .map((p) => ({ path: p.replace(/^-/, ''), optional: p.startsWith('-') }));
   const lines = ['set -e'];
@@ -188,6 +188,13 @@ function prepare(unit: Unit): void {
   for (const d of unit.get('StateDirectory') ?? []) {
     const dir = `/var/lib/${d}`;
     mkdirSync(dir, { recursive: true, mode: 0o755 });
+    if (user !== undefined) spawnSync('chown', [`${user}:${one(unit, 'Group') ?? user}`, dir]);
+  }
+  for (const d of unit.get('RuntimeDirectory') ?? []) {
+    const dir = `/run/${d}`;
+    rmSync(dir, { recursive: true, force: true }); // made anew at every start, as systemd does
+    mkdirSync(dir, { recursive: true });
+    spawnSync('chmod', [one(unit, 'RuntimeDirectoryMode') ?? '0755', dir]);
     if (user !== undefined) spawnSync('chown', [`${user}:${one(unit, 'Group') ?? user}`, dir]);
   }
 }
