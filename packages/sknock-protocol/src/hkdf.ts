@@ -5,7 +5,7 @@ import { AES_IV_LENGTH, AES_KEY_LENGTH, HKDF_INFO_IV, HKDF_INFO_KEY, HKDF_SALT_T
  * The two HKDF-SHA256 outputs of PROTOCOL.md "Keys" (RFC 5869): one extract with the salt
  * `S` (as ASCII text), then one expand for the AES key and one for the IV. futoin-hkdf's
  * separate extract/expand does this in 12 µs against 22 µs for two `hkdfSync` calls
- * (../shared/FACTS.md), and is byte-identical to it.
+ * (docs/PROTOCOL-NOTES.md), and is byte-identical to it.
  */
 
 const HASH = 'sha256'; // the digest name every runtime's node:crypto knows (Deno refuses 'SHA-256' for HMAC)

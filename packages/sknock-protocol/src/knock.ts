@@ -148,7 +148,7 @@ export function openKnockDatagram(parsed: KnockDatagram, keys: KnockKeys, family
 }
 
 // Public keys by certificate hash: parsing a certificate and importing its key cost more than
-// the ECDH (../shared/FACTS.md), and returning clients send the same certificate each time.
+// the ECDH (docs/PROTOCOL-NOTES.md), and returning clients send the same certificate each time.
 const publicKeyCache = new Map<string, KeyObject | null>();
 
 /** The P-256 public key of a certificate, or `null` when it has none; kept by hash. */

@@ -1,7 +1,7 @@
 /**
  * The daemon's own limits and defaults (the wire format's live in @sknock/protocol's
  * constants). Each cites where it comes from: PROTOCOL.md (the project's docs/PROTOCOL.md,
- * matching sKnock 1.0.0), an RFC, or the measurement in FACTS.md it rests on. Every
+ * matching sKnock 1.0.0), an RFC, or the measurement it rests on (docs/PROTOCOL-NOTES.md). Every
  * memory bound of the daemon is here, so "bounded memory everywhere" can be read off one file.
  */
 

@@ -7,7 +7,7 @@ import type { Logger } from '../logging/logger-type.js';
 /**
  * The knock socket: `node:dgram` with a 'message' handler (every datagram is delivered to the
  * handler as it arrives; dgram-as-promised's `recv()` loses datagrams that arrive while no
- * call waits — FACTS.md). IPv6 addresses bind dual-stack (`ipv6Only: false`), so `::`
+ * call waits — docs/PROTOCOL-NOTES.md). IPv6 addresses bind dual-stack (`ipv6Only: false`), so `::`
  * receives IPv4 as IPv4-mapped addresses; when the host has no IPv6 at all, `::` falls
  * back to `0.0.0.0`. The kernel receive buffer is raised as far as the kernel allows.
  */
