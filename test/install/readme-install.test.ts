@@ -30,6 +30,12 @@ const README = join(repoRoot, 'packages/sknock-server/README.md');
 /** Where the scratch root sees this checkout (so that paths do not depend on where it is cloned). */
 const CHECKOUT = '/usr/local/lib/sknock-checkout';
 const STANDIN = fileURLToPath(new URL('./systemctl-standin.js', import.meta.url)).replace(repoRoot.replace(/\/$/, ''), CHECKOUT);
+/**
+ * The node the installed commands run with. One under the repository (Node 22/24 from
+ * .cache/runtimes) is reached through CHECKOUT, as the daemon's user cannot enter a clone in
+ * a folder others cannot read (mode 0700).
+ */
+const NODE = process.execPath.startsWith(repoRoot) ? process.execPath.replace(repoRoot.replace(/\/$/, ''), CHECKOUT) : process.execPath;
 const CA_PASS = 'correct horse battery staple CA';
 const ALICE_PASS = 'alice passphrase';
 
@@ -150,7 +156,7 @@ set -e
 install_package() { # NAME FOLDER BIN:PATH
   mkdir -p /usr/local/lib/node_modules/@sknock /usr/local/bin
   ln -sfn ${CHECKOUT}/packages/$2 /usr/local/lib/node_modules/@sknock/$1
-  printf '#!/bin/sh\\nexec %s /usr/local/lib/node_modules/@sknock/%s/%s "$@"\\n' "${process.execPath}" "$1" "\${3#*:}" > "/usr/local/bin/\${3%%:*}"
+  printf '#!/bin/sh\\nexec %s /usr/local/lib/node_modules/@sknock/%s/%s "$@"\\n' "${NODE}" "$1" "\${3#*:}" > "/usr/local/bin/\${3%%:*}"
   chmod 755 "/usr/local/bin/\${3%%:*}"
   echo "added 1 package (stand-in: ${CHECKOUT}/packages/$2)"
 }
@@ -183,7 +189,7 @@ describe('the server README install steps, verbatim', { skip }, () => {
     mkdirSync(serverDir);
     mkdirSync(join(work, 'standin-bin'));
     writeFileSync(join(work, 'standin-bin', 'npm'), NPM_STANDIN, { mode: 0o755 });
-    writeFileSync(join(work, 'standin-bin', 'systemctl'), `#!/bin/sh\nexec ${process.execPath} ${STANDIN} "$@"\n`, { mode: 0o755 });
+    writeFileSync(join(work, 'standin-bin', 'systemctl'), `#!/bin/sh\nexec ${NODE} ${STANDIN} "$@"\n`, { mode: 0o755 });
     writeFileSync(join(work, 'runner.sh'), RUNNER);
     root = new ScratchRoot(topo.server, join(work, 'runner.sh'), work);
     await root.until((o) => o.includes('@@READY'), 'ready line');

@@ -11,7 +11,7 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, relative } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { createCa, createCrl, issueServerCertificate } from '@sknock/ca';
@@ -21,6 +21,20 @@ import { droppingNftChains, droppingSavedInput } from '../src/firewall/ruleset-d
 import { netns, type Topology } from './support/netns-harness.js';
 
 const BIN = fileURLToPath(new URL('../src/cli/server-main.js', import.meta.url));
+const REPO = fileURLToPath(new URL('../../../../', import.meta.url)).replace(/\/$/, '');
+
+/**
+ * `sknock-server ARGS` as nobody. nobody cannot enter a clone in a folder others cannot read
+ * (mode 0700, as CI's), so the command runs in a mount namespace of its own where the
+ * repository is also bind-mounted on `stage`, a folder everyone can enter (with the node
+ * binary, when it lives in the repository: .cache/runtimes); nothing is copied.
+ */
+function asNobody(stage: string, args: readonly string[]): string[] {
+  const under = (path: string): string => (path.startsWith(`${REPO}/`) ? join(stage, relative(REPO, path)) : path);
+  const bind = 'mount --bind "$1" "$2" && shift 2 && exec "$@"';
+  return ['unshare', '--mount', '--propagation', 'private', '--', '/bin/sh', '-c', bind, 'sh', REPO, stage,
+    'setpriv', '--reuid', 'nobody', '--regid', 'nogroup', '--clear-groups', under(process.execPath), under(BIN), ...args];
+}
 
 /** /proc/self/status lines with the given capability sets (hex). */
 function status(eff: string, amb: string, bnd = '000001ffffffffff'): string {
@@ -123,6 +137,7 @@ describe('check-config and the daemon, in a network namespace', { skip }, () => 
     topo = await netns.createTopology({ prefix: 'sknockacc', clients: 1, startAgents: false });
     dir = mkdtempSync(join(tmpdir(), 'sknock-access-'));
     chmodSync(dir, 0o755);
+    mkdirSync(join(dir, 'repository'), { mode: 0o755 }); // where nobody sees the repository (asNobody)
     const ca = await createCa({ name: 'Access CA' });
     const server = await issueServerCertificate(ca, { name: 'knock.example.org', pkcs12: { passphrase: 'pw' } });
     // Readable by the unprivileged user the tests run the daemon as (the secret-file warnings are not what this tests).
@@ -189,14 +204,14 @@ describe('check-config and the daemon, in a network namespace', { skip }, () => 
   for (const backend of ['nftables', 'iptables']) {
     it(`${backend}: as a user without capabilities, check-config --firewall and run name CAP_NET_ADMIN, never the netlink error`, async () => {
       const file = config(`user-${backend}.ini`, `firewallPolicy = drop\nfirewallBackend = ${backend}\n`);
-      const asNobody = ['setpriv', '--reuid', 'nobody', '--regid', 'nogroup', '--clear-groups', process.execPath, BIN];
-      const check = await runIn(topo.server.name, [...asNobody, 'check-config', '--firewall', '--config', file]);
+      const stage = join(dir, 'repository');
+      const check = await runIn(topo.server.name, asNobody(stage, ['check-config', '--firewall', '--config', file]));
       assert.equal(check.code, 1, check.stdout + check.stderr);
       assert.match(check.stderr, /sknock-server runs as uid \d+ without CAP_NET_ADMIN for the programs it starts; (nft|iptables) needs it/);
       assert.doesNotMatch(check.stdout, /configuration OK/);
-      const plain = await runIn(topo.server.name, [...asNobody, 'check-config', '--config', file]);
+      const plain = await runIn(topo.server.name, asNobody(stage, ['check-config', '--config', file]));
       assert.equal(plain.code, 0, 'without --firewall the firewall is not checked');
-      const run = await runIn(topo.server.name, [...asNobody, 'run', '--config', file]);
+      const run = await runIn(topo.server.name, asNobody(stage, ['run', '--config', file]));
       assert.equal(run.code, 1, run.stdout + run.stderr);
       assert.match(run.stderr, /firewall back end \w+ is unavailable: sknock-server runs as uid \d+ without CAP_NET_ADMIN/);
       const all = run.stdout + run.stderr;
